@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Programs: create from instructions, choose an engine, run like BPF_PROG_TEST_RUN. */
+#ifndef BPFJET_PROG_H
+#define BPFJET_PROG_H
+
+#include <bpfjet/insn.h>
+#include <stdbool.h>
+
+struct bj_prog;
+/* One run of a program; helpers receive it as their sixth argument. */
+struct bj_run;
+
+/* Helper IDs below BJ_HELPER_ID_MAX. Linux's IDs keep their meaning; embedders should use 512 and up. */
+#define BJ_HELPER_ID_MAX 1024
+#define BJ_HELPER_ID_USER_MIN 512
+
+typedef uint64_t (*bj_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+				 struct bj_run *run);
+
+struct bj_helper {
+	uint32_t id;
+	const char *name;
+	bj_helper_fn fn;
+};
+
+enum bj_engine {
+	BJ_ENGINE_INTERP = 0,
+	BJ_ENGINE_JIT = 1,
+};
+
+struct bj_prog_opts {
+	size_t sz;
+	const char *name;
+	enum bj_engine engine;
+	/* Extra helpers, or replacements for built-in ones (an entry with a built-in id replaces it). */
+	const struct bj_helper *helpers;
+	size_t n_helpers;
+	/*
+	 * Programs run in checked mode until a verifier proves them safe: every memory access is checked
+	 * against the regions the run may touch, and an instruction budget stops runaway loops.
+	 * `unchecked` opts out of the checks (for trusted code and benchmarks).
+	 */
+	bool unchecked;
+	/* Instructions a checked run may execute before it is stopped (0 = default, 1<<26). */
+	uint64_t insn_budget;
+	/* Blind constants in JIT output. */
+	bool blind;
+	/* The embedder's pointer, handed to helpers through bj_run__user(). */
+	void *user;
+};
+
+/* Validates and copies the instructions; prepares the chosen engine (pre-decoding or JIT compilation). */
+BJ_API int bj_prog__create(const struct bj_insn *insns, size_t n, const struct bj_prog_opts *opts,
+			   struct bj_prog **out, struct bj_error *err);
+BJ_API void bj_prog__destroy(struct bj_prog *prog);
+BJ_API const struct bj_insn *bj_prog__insns(const struct bj_prog *prog, size_t *n);
+BJ_API enum bj_engine bj_prog__engine(const struct bj_prog *prog);
+
+/* As BPF_PROG_TEST_RUN: the program runs `repeat` times on a fresh copy of data_in. */
+struct bj_run_opts {
+	size_t sz;
+	const void *data_in;
+	void *data_out;          /* receives the data after the last run, may be NULL */
+	uint32_t data_size_in;
+	uint32_t data_size_out;  /* in: capacity of data_out; out: bytes the program left */
+	uint32_t repeat;         /* 0 and 1 both mean once */
+	uint64_t retval;         /* out: r0, all 64 bits */
+	uint64_t duration_ns;    /* out: mean time per run */
+};
+
+/*
+ * Runs a program whose r1 is a memory buffer and r2 its length. Returns 0, or a negative errno when the
+ * run was stopped (checked mode: out-of-bounds access, budget exhausted, unknown helper), with err
+ * naming the instruction.
+ */
+BJ_API int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error *err);
+
+/* Runs once on the caller's memory, in place: r1 = mem, r2 = len. Same return convention. */
+BJ_API int bj_prog__exec(struct bj_prog *prog, void *mem, size_t len, uint64_t *r0, struct bj_error *err);
+
+/* For helpers: the embedder's pointer given in bj_prog_opts.user. */
+BJ_API void *bj_run__user(const struct bj_run *run);
+
+#endif

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The x86-64 JIT, as the program object and the other modules see it. */
+#ifndef BJ_JIT_H
+#define BJ_JIT_H
+
+#include <bpfjet/prog.h>
+
+#include "common/run.h"
+
+struct bj_jit_opts {
+	/* Emit checked-mode code: bounds checks on every access against run->regions and the stack,
+	 * and the instruction budget; a violation ends the run with run->fault set. */
+	bool checked;
+	bool blind;
+};
+
+struct bj_jit_code;
+
+/* Native entry: r1 and r2 as the program sees them; `run` is passed on to every helper. */
+typedef uint64_t (*bj_jit_entry)(void *r1, uint64_t r2, struct bj_run *run);
+
+/*
+ * Compiles a validated program. helpers[id] is the function for helper `id` (NULL when none);
+ * calls are direct where the target is within ±2 GiB. The code is written RW, then made RX: never W+X.
+ */
+int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const helpers[BJ_HELPER_ID_MAX],
+		   const struct bj_jit_opts *opts, struct bj_jit_code **out, struct bj_error *err);
+bj_jit_entry bj_jit_code_entry(const struct bj_jit_code *code);
+/* The machine code and, for each BPF instruction, the offset of its first byte (for dumps). */
+const uint8_t *bj_jit_code_image(const struct bj_jit_code *code, size_t *len);
+const uint32_t *bj_jit_code_offsets(const struct bj_jit_code *code, size_t *n_insns);
+void bj_jit_code_free(struct bj_jit_code *code);
+
+#endif

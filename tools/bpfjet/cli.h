@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared by the subcommands of the bpfjet command line. */
+#ifndef BJ_CLI_H
+#define BJ_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Prints `bpfjet: <what>: <where>: <why>` on stderr and returns 1 (the exit status). */
+int cli_fail(const char *what, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reads a whole file; returns 0 or -errno. The caller frees *data. */
+int cli_read_file(const char *path, uint8_t **data, size_t *len);
+int cli_write_file(const char *path, const void *data, size_t len);
+
+struct cli_command {
+	const char *name;
+	const char *usage;
+	int (*run)(int argc, char **argv);
+};
+
+/* One line per subcommand: X(name, usage). */
+#define CLI_COMMANDS(X) X(version, "version")
+
+#define CLI_DECLARE(name, usage) int cmd_##name(int argc, char **argv);
+CLI_COMMANDS(CLI_DECLARE)
+#undef CLI_DECLARE
+
+#endif
