@@ -17,6 +17,14 @@ struct bj_insn {
 #define BJ_MAX_INSNS (1u << 20)
 
 /*
+ * Map references. As in the kernel, a program refers to a map with ld_imm64 pseudo forms: src = 5
+ * (BPF_PSEUDO_MAP_IDX, imm = index in the program's map table) loads the map, src = 6
+ * (BPF_PSEUDO_MAP_IDX_VALUE, imm = index, next imm = offset) the address of its value area. The loader emits
+ * these; the verifier reads them to know the map; just before the program runs they are rewritten into
+ * plain ld_imm64 (src = 0) of the real addresses.
+ */
+
+/*
  * Checks that `insns` is a well-formed program: known opcodes, valid registers, reserved fields zero,
  * no write to r10, complete ld_imm64 pairs, jump and call targets inside the program and never into the
  * second half of an ld_imm64, and a last instruction that cannot fall off the end.

@@ -23,6 +23,14 @@ struct bj_helper {
 	bj_helper_fn fn;
 };
 
+/* What r1 is when the program starts, and which context fields and helpers it may use. */
+enum bj_prog_type {
+	BJ_PROG_TYPE_MEM = 0,      /* r1 = a memory buffer, r2 = its length (raw programs, conformance) */
+	BJ_PROG_TYPE_XDP,          /* r1 = struct xdp_md */
+	BJ_PROG_TYPE_SOCKET_FILTER,/* r1 = struct __sk_buff */
+	BJ_PROG_TYPE_SCHED_CLS,    /* r1 = struct __sk_buff (tc) */
+};
+
 enum bj_engine {
 	BJ_ENGINE_INTERP = 0,
 	BJ_ENGINE_JIT = 1,
@@ -31,6 +39,7 @@ enum bj_engine {
 struct bj_prog_opts {
 	size_t sz;
 	const char *name;
+	enum bj_prog_type type;
 	enum bj_engine engine;
 	/* Extra helpers, or replacements for built-in ones (an entry with a built-in id replaces it). */
 	const struct bj_helper *helpers;
