@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "dispatcher/dispatcher_int.h"
@@ -103,8 +104,10 @@ int bj_dualmap_adopt_page(void *page, struct bj_dualmap *out)
 	}
 	memcpy(out->rw, page, PAGE);
 	/* One mmap call swaps the page: a thread running it faults and waits on the mapping lock, then finds
-	 * the same bytes in the new mapping. */
-	if (mmap(page, PAGE, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+	 * the same bytes in the new mapping. The raw system call keeps sanitizers' interceptors from resetting
+	 * shadow memory that they never mapped for the executable's text. */
+	if ((void *)syscall(SYS_mmap, page, PAGE, (long)(PROT_READ | PROT_EXEC),
+			      (long)(MAP_SHARED | MAP_FIXED), (long)fd, 0L) == MAP_FAILED) {
 		err = -errno;
 		munmap(out->rw, PAGE);
 		goto out;

@@ -22,24 +22,33 @@ static uint64_t tramp_word(uint64_t tramp, uint64_t dest)
 	return 0xe9 | (uint64_t)rel << 8 | 0xccccccull << 40; /* jmp rel32; int3 x3 */
 }
 
-static uint64_t tramp_dest(const uint8_t *tramp)
+/* The trampoline's bytes are read through the writable alias once there is one: only this module writes
+ * them, under sc->lock, and sanitizers then see ordinary memory. */
+static const uint8_t *tramp_bytes(const struct bj_static_call *sc)
 {
-	uint64_t word = atomic_load((_Atomic uint64_t *)tramp);
-	int32_t rel = (int32_t)(uint32_t)(word >> 8);
-
-	return (word & 0xff) == 0xe9 ? (uint64_t)tramp + 5 + (uint64_t)(int64_t)rel : 0;
+	return sc->rw ? sc->rw : sc->tramp;
 }
 
-static bj_prog_fn decode_target(const uint8_t *tramp, bool *direct)
+static uint64_t tramp_dest(const struct bj_static_call *sc)
 {
-	uint64_t dest = tramp_dest(tramp);
+	uint64_t word;
+	int32_t rel;
+
+	memcpy(&word, tramp_bytes(sc), 8);
+	rel = (int32_t)(uint32_t)(word >> 8);
+	return (word & 0xff) == 0xe9 ? (uint64_t)sc->tramp + 5 + (uint64_t)(int64_t)rel : 0;
+}
+
+static bj_prog_fn decode_target(const struct bj_static_call *sc, bool *direct)
+{
+	uint64_t tramp = (uint64_t)sc->tramp, dest = tramp_dest(sc);
 	bool is_direct = false;
 	uint64_t target;
 
-	if (dest == (uint64_t)tramp + TRAMP_NOP) {
+	if (dest == tramp + TRAMP_NOP) {
 		target = 0;
-	} else if (dest == (uint64_t)tramp + TRAMP_FAR) {
-		target = atomic_load((_Atomic uint64_t *)(tramp + TRAMP_SLOT));
+	} else if (dest == tramp + TRAMP_FAR) {
+		memcpy(&target, tramp_bytes(sc) + TRAMP_SLOT, 8);
 	} else {
 		target = dest;
 		is_direct = true;
@@ -54,7 +63,7 @@ bj_prog_fn bj_static_call__target(struct bj_static_call *sc, bool *direct)
 	bj_prog_fn t;
 
 	pthread_mutex_lock(&sc->lock);
-	t = decode_target(sc->tramp, direct);
+	t = decode_target(sc, direct);
 	pthread_mutex_unlock(&sc->lock);
 	return t;
 }
@@ -83,7 +92,7 @@ int bj_static_call__update(struct bj_static_call *sc, bj_prog_fn from, bj_prog_f
 	if (err)
 		goto out;
 	err = -EBUSY;
-	if (decode_target(sc->tramp, NULL) != from || !tramp_dest(sc->tramp))
+	if (decode_target(sc, NULL) != from || !tramp_dest(sc))
 		goto out;
 	if (!to) {
 		dest = tramp + TRAMP_NOP;
@@ -92,7 +101,7 @@ int bj_static_call__update(struct bj_static_call *sc, bj_prog_fn from, bj_prog_f
 		atomic_store((_Atomic uint64_t *)(sc->rw + TRAMP_SLOT), dest);
 		dest = tramp + TRAMP_FAR;
 	}
-	old = atomic_load((_Atomic uint64_t *)sc->tramp);
+	memcpy(&old, sc->rw, 8);
 	if (!atomic_compare_exchange_strong((_Atomic uint64_t *)sc->rw, &old, tramp_word(tramp, dest)))
 		goto out;
 	bj_sync_all_cores();
