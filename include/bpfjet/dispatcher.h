@@ -69,6 +69,9 @@ BJ_API uint64_t bj_dispatcher__call(struct bj_dispatcher *d, void *r1, uint64_t 
 /* The dispatcher's code, for callers that call it many times inside one read-side section. Its address never
  * changes during the dispatcher's life. */
 BJ_API bj_dispatch_fn bj_dispatcher__entry(const struct bj_dispatcher *d);
+/* The current half of the image itself, one jump shorter than the entry; valid until the read-side section
+ * in which it was loaded ends (updates wait for that section before reusing it). */
+BJ_API bj_dispatch_fn bj_dispatcher__current(struct bj_dispatcher *d);
 
 /* True when `prog` is reached by a direct jump (attached, within capacity and within ±2 GiB). */
 BJ_API bool bj_dispatcher__is_direct(struct bj_dispatcher *d, bj_prog_fn prog);

@@ -26,6 +26,7 @@ struct bj_dispatcher {
 	struct bj_dualmap map;
 	size_t half_size;
 	unsigned active; /* the half the stub jumps to */
+	_Atomic(bj_dispatch_fn) current; /* that half, for callers inside a read-side section */
 	size_t image_len;
 	struct bj_dispatch_layout lay;
 	unsigned capacity;
@@ -106,6 +107,7 @@ int bj_dispatcher__create(const struct bj_dispatcher_opts *opts, struct bj_dispa
 		goto fail;
 	}
 	d->image_len = (size_t)len;
+	atomic_init(&d->current, (bj_dispatch_fn)(void *)(d->map.rx + half_off(d, 0)));
 	*(uint64_t *)d->map.rw = jmp_word((uint64_t)d->map.rx, (uint64_t)d->map.rx + half_off(d, 0));
 	pthread_mutex_init(&d->lock, NULL);
 	*out = d;
@@ -175,6 +177,8 @@ static int regenerate(struct bj_dispatcher *d)
 	err = switch_stub(d, d->active, next);
 	if (err)
 		return err;
+	atomic_store_explicit(&d->current, (bj_dispatch_fn)(void *)(d->map.rx + half_off(d, next)),
+			      memory_order_release);
 	d->active = next;
 	d->image_len = (size_t)len;
 	tmp = d->direct;
@@ -266,6 +270,11 @@ int bj_dispatcher__detach(struct bj_dispatcher *d, bj_prog_fn prog)
 bj_dispatch_fn bj_dispatcher__entry(const struct bj_dispatcher *d)
 {
 	return (bj_dispatch_fn)(void *)d->map.rx;
+}
+
+bj_dispatch_fn bj_dispatcher__current(struct bj_dispatcher *d)
+{
+	return atomic_load_explicit(&d->current, memory_order_acquire);
 }
 
 uint64_t bj_dispatcher__call(struct bj_dispatcher *d, void *r1, uint64_t r2, struct bj_run *run, bj_prog_fn target)
