@@ -10,7 +10,6 @@
  *
  * BJ_BENCH_CALLS sets the calls per run (default 65536).
  */
-#undef _GNU_SOURCE /* bench.h defines it */
 #include "bench.h"
 
 #include <bpfjet/dispatcher.h>
