@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Batches, and the backend-independent half of an io handle (dispatch, sticky rx errors, counters). */
 #include "io/io.h"
+#include "io/io_config.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -86,11 +87,11 @@ static const struct bj_io_ops *backend(enum bj_io_kind kind)
 {
 	switch (kind) {
 	case BJ_IO_PCAP:
-		return &bj_io_pcap_ops;
+		return BJ_HAVE_PCAP ? &bj_io_pcap_ops : NULL;
 	case BJ_IO_AF_PACKET:
 		return &bj_io_af_packet_ops;
 	case BJ_IO_AF_XDP:
-		return &bj_io_af_xdp_ops;
+		return BJ_HAVE_AF_XDP ? &bj_io_af_xdp_ops : NULL;
 	}
 	return NULL;
 }

@@ -36,10 +36,9 @@ struct bj_io {
 	bool zerocopy;
 };
 
-/* Weak: a backend whose library was missing at build time is simply absent (-EOPNOTSUPP). */
-extern const struct bj_io_ops bj_io_pcap_ops __attribute__((weak));
-extern const struct bj_io_ops bj_io_af_packet_ops __attribute__((weak));
-extern const struct bj_io_ops bj_io_af_xdp_ops __attribute__((weak));
+extern const struct bj_io_ops bj_io_pcap_ops;
+extern const struct bj_io_ops bj_io_af_packet_ops;
+extern const struct bj_io_ops bj_io_af_xdp_ops;
 
 /* Points frame i of a batch at its own arena slot, data at the headroom, no metadata. */
 void bj_batch_frame_reset(struct bj_batch *b, uint32_t i);
