@@ -289,10 +289,15 @@ static long pcapng_block(const uint8_t *buf, size_t len, unsigned frame)
 
 static void test_truncated(void **state)
 {
+	const char *full_pcap = path_in_tmp("cut-full.pcap"), *full_pcapng = path_in_tmp("cut-full.pcapng");
+	const char *cut = path_in_tmp("cut");
+
 	(void)state;
+	gen_pcap(full_pcap, 100, 3, false);
+	gen_pcap(full_pcapng, 100, 3, true);
 	for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
 		const struct cut_case *k = &cuts[c];
-		const char *full = path_in_tmp("cut-full"), *cut = path_in_tmp("cut");
+		const char *full = k->pcapng ? full_pcapng : full_pcap;
 		struct bj_error err = { 0 };
 		struct rec *r;
 		struct got *v;
@@ -301,7 +306,6 @@ static void test_truncated(void **state)
 		long start;
 		int ret;
 
-		gen_pcap(full, 100, 3, k->pcapng);
 		raw = slurp(full, &len);
 		if (k->pcapng) {
 			start = pcapng_block(raw, len, k->frame);
