@@ -16,7 +16,8 @@
  * is an instruction index, as the disassembler prints it, and is ignored. Immediates are signed decimal or
  * hex: a 32-bit field takes -2147483648..2147483647 or 0x0..0xffffffff, an offset -32768..32767 or
  * 0x0..0xffff, lddw any 64-bit value. Jump targets are labels or `+N`/`-N` (relative to the next
- * instruction, as in the encoding).
+ * instruction, as in the encoding). As in the conformance suite, a jump to `exit` that no label defines goes to
+ * the first `exit` instruction.
  *
  * Forms beyond the conformance suite:
  *   ldabsb/h/w 12, ldindb/h/w %r1, 12         legacy packet loads (BPF_LD | BPF_ABS / BPF_IND)

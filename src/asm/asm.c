@@ -36,6 +36,7 @@ struct asm_ctx {
 	size_t n_labels, cap_labels;
 	struct fixup *fixups;
 	size_t n_fixups, cap_fixups;
+	size_t first_exit;    /* index of the first `exit`, or SIZE_MAX */
 	struct bj_error *err;
 };
 
@@ -290,11 +291,17 @@ static int resolve_fixups(struct asm_ctx *c)
 	for (size_t i = 0; i < c->n_fixups; i++) {
 		const struct fixup *f = &c->fixups[i];
 		const struct label *l = find_label(c, f->name);
+		size_t target;
 		long delta;
 
-		if (!l)
+		/* As in the conformance suite's assembler, `exit` names the first exit unless defined. */
+		if (l)
+			target = l->index;
+		else if (span_eq(f->name, "exit") && c->first_exit != SIZE_MAX)
+			target = c->first_exit;
+		else
 			return fail_at(c, f->lineno, f->col, f->insn, EINVAL, "undefined label '%.*s'", TOK(f->name));
-		delta = (long)l->index - (long)f->insn - 1;
+		delta = (long)target - (long)f->insn - 1;
 		if (f->in_imm) {
 			c->insns[f->insn].imm = (int32_t)delta;
 		} else if (delta < INT16_MIN || delta > INT16_MAX) {
@@ -502,6 +509,8 @@ static int encode(struct asm_ctx *c, const struct asm_op *op, const struct span 
 		ret = encode_call(c, op, ops[0], &in[0]);
 		break;
 	case FORM_EXIT:
+		if (c->first_exit == SIZE_MAX)
+			c->first_exit = c->n;
 		break;
 	case FORM_LDX:
 		if (!(ret = parse_reg(c, ops[0], &reg)))
@@ -613,9 +622,9 @@ static const char *read_mnemonic(struct span first, const char *e, char *name, s
 	if (span_eq(first, "lock") && extra.p < extra.e) {
 		len += snprintf(name + len, size - (size_t)len, " %.*s", TOK(extra));
 		rest = extra.e;
-		if (span_eq(extra, "fetch")) {
-			w = next_word(rest, e);
-			len += snprintf(name + len, size - (size_t)len, " %.*s", TOK(w));
+		w = next_word(rest, e);
+		if (span_eq(extra, "fetch") && w.p < w.e) {
+			snprintf(name + len, size - (size_t)len, " %.*s", TOK(w));
 			rest = w.e;
 		}
 	} else if (span_eq(first, "call") && (span_eq(extra, "local") || span_eq(extra, "kfunc")) &&
@@ -655,6 +664,14 @@ static int assemble_insn(struct asm_ctx *c, struct span word, const char *e)
 	return encode(c, op, ops);
 }
 
+static bool is_index(struct span s)
+{
+	for (const char *p = s.p; p < s.e; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
 static int assemble_line(struct asm_ctx *c, const char *p, const char *e)
 {
 	struct span w;
@@ -673,7 +690,7 @@ static int assemble_line(struct asm_ctx *c, const char *p, const char *e)
 			int ret = define_label(c, w);
 			if (ret)
 				return ret;
-		} else if (*w.p < '0' || *w.p > '9') {
+		} else if (!is_index(w)) {
 			return FAIL(c, w.p, "invalid label '%.*s'", TOK(w));
 		}
 		p = after + 1;
@@ -707,7 +724,7 @@ static int assemble(struct asm_ctx *c, const char *text)
 
 int bj_asm(const char *text, struct bj_insn **out, size_t *n, struct bj_error *err)
 {
-	struct asm_ctx c = { .err = err };
+	struct asm_ctx c = { .err = err, .first_exit = SIZE_MAX };
 	int ret;
 
 	if (!text || !out || !n)
