@@ -12,7 +12,8 @@
  *   lock add [%r10-8], %r1     lock fetch xor32 [%r10-4], %r1     lock cmpxchg [%r10-8], %r1
  *   call 5                call local func1      call %r2             call kfunc 7       exit
  *
- * Labels are `name:` (at the start of a line, before an instruction or alone); a leading `N:` (decimal)
+ * Registers are %r0..%r10; %r11..%r15 also assemble (the field has 4 bits) so that tests of the loader can
+ * write them, and bj_insns_validate() rejects them. Labels are `name:` (at the start of a line, before an instruction or alone); a leading `N:` (decimal)
  * is an instruction index, as the disassembler prints it, and is ignored. Immediates are signed decimal or
  * hex: a 32-bit field takes -2147483648..2147483647 or 0x0..0xffffffff, an offset -32768..32767 or
  * 0x0..0xffff, lddw any 64-bit value. Jump targets are labels or `+N`/`-N` (relative to the next
@@ -29,9 +30,8 @@
  *   lddw %r1, map_idx_value(0, 16)            src 6: value area of the map at that index + offset
  *   .raw 0x0000000000000095                   one 8-byte slot, as a little-endian 64-bit word
  *                                             (opcode in the low byte, as in `-- raw` sections)
- * The disassembler writes `.raw` for any slot the other forms cannot express exactly (unknown opcode,
- * register above r10, a non-zero reserved field), so assembling its output gives back the same bytes for
- * every input.
+ * The disassembler writes `.raw` for any slot the other forms cannot express exactly (unknown opcode, a
+ * non-zero reserved field), so assembling its output gives back the same bytes for every input.
  */
 #ifndef BPFJET_ASM_H
 #define BPFJET_ASM_H

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Which fields of an instruction its text spells out; everything else must be the table's value. */
-enum { F_DST = 1, F_SRC = 2, F_OFF = 4, F_IMM = 8, F_REGDST = 16, F_REGSRC = 32 };
+/*
+ * Which fields of an instruction its text spells out; everything else must be the table's value. Register
+ * fields are 4 bits and the text reaches %r15, so every register value is expressible.
+ */
+enum { F_DST = 1, F_SRC = 2, F_OFF = 4, F_IMM = 8 };
 
 static unsigned carried_fields(const struct asm_op *op, const struct bj_insn *in)
 {
@@ -17,46 +20,44 @@ static unsigned carried_fields(const struct asm_op *op, const struct bj_insn *in
 	switch (op->form) {
 	case FORM_ALU:
 	case FORM_JMP:
-		return F_DST | F_REGDST | (x ? F_SRC | F_REGSRC : F_IMM) | (op->form == FORM_JMP ? F_OFF : 0);
+		return F_DST | (x ? F_SRC : F_IMM) | (op->form == FORM_JMP ? F_OFF : 0);
 	case FORM_NEG:
 	case FORM_END:
-		return F_DST | F_REGDST;
+		return F_DST;
 	case FORM_MOVSX:
-		return F_DST | F_REGDST | F_SRC | F_REGSRC;
+		return F_DST | F_SRC;
 	case FORM_JA:
 		return F_OFF;
 	case FORM_JA32:
 	case FORM_CALL_KFUNC:
 		return F_IMM | (op->form == FORM_CALL_KFUNC ? F_SRC : 0);
 	case FORM_CALL:
-		return x ? F_DST | F_REGDST : F_IMM;
+		return x ? F_DST : F_IMM;
 	case FORM_CALL_REL:
 		return F_SRC | F_IMM;
 	case FORM_LDX:
 	case FORM_STX:
 	case FORM_ATOMIC:
-		return F_DST | F_REGDST | F_SRC | F_REGSRC | F_OFF;
+		return F_DST | F_SRC | F_OFF;
 	case FORM_ST:
-		return F_DST | F_REGDST | F_OFF | F_IMM;
+		return F_DST | F_OFF | F_IMM;
 	case FORM_LDDW:
-		return F_DST | F_REGDST | F_SRC | F_IMM;
+		return F_DST | F_SRC | F_IMM;
 	case FORM_LDABS:
 		return F_IMM;
 	case FORM_LDIND:
-		return F_SRC | F_REGSRC | F_IMM;
+		return F_SRC | F_IMM;
 	default:
 		return 0;
 	}
 }
 
-/* True when the text of `op` gives back exactly `in`: no register above r10, no stray field. */
+/* True when the text of `op` gives back exactly `in`: no stray value in a field the text does not carry. */
 static bool expressible(const struct asm_op *op, const struct bj_insn *in)
 {
 	unsigned f = carried_fields(op, in);
 	struct bj_insn canon = { .code = in->code, .off = op->off, .imm = op->imm };
 
-	if (((f & F_REGDST) && in->dst > 10) || ((f & F_REGSRC) && in->src > 10))
-		return false;
 	if (f & F_DST)
 		canon.dst = in->dst;
 	if (f & F_SRC)

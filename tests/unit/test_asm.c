@@ -154,7 +154,8 @@ struct error_case {
 static const struct error_case error_cases[] = {
 	{ "mov %r0, 1\nldxq %r0, %r1\nexit", 2, 1, "column 1: unknown mnemonic 'ldxq'" },
 	{ "or %r0, %r50\nexit", 1, 0, "column 9: invalid register '%r50'" },
-	{ "or %r0, %r11\nexit", 1, 0, "invalid register '%r11'" },
+	{ "or %r0, %r16\nexit", 1, 0, "invalid register '%r16'" },
+	{ "or %r0, %r01\nexit", 1, 0, "invalid register '%r01'" },
 	{ "mov r0, 1", 1, 0, "invalid register 'r0'" },
 	{ "mov32 %r0, 2147483648\nexit", 1, 0, "immediate '2147483648' is out of range for a 32-bit field" },
 	{ "mov32 %r0, -2147483649", 1, 0, "out of range" },
@@ -317,7 +318,10 @@ static const struct {
 	{ { I(0x18, 2, 4, 0, 4), I(0, 0, 0, 0, 0) }, "lddw %r2, func(+4)", "r2 = func pc+4" },
 	{ { I(0x30, 0, 0, 0, 12) }, "ldabsb 0xc", "r0 = *(u8 *)skb[12]" },
 	{ { I(0x48, 0, 7, 0, 2) }, "ldindh %r7, 2", "r0 = *(u16 *)skb[r7 + 2]" },
-	{ { I(0xb7, 11, 0, 0, 1) }, ".raw 0x0000000100000bb7", ".raw 0x0000000100000bb7" },
+	{ { I(0xb7, 11, 0, 0, 1) }, "mov %r11, 1", "r11 = 1" },
+	{ { I(0x0f, 1, 15, 0, 0) }, "add %r1, %r15", "r1 += r15" },
+	{ { I(0x00, 0, 0, 0, 0) }, ".raw 0x0000000000000000", ".raw 0x0000000000000000" },
+	{ { I(0xff, 1, 2, -1, -1) }, ".raw 0xffffffffffff21ff", ".raw 0xffffffffffff21ff" },
 	{ { I(0x07, 0, 0, 1, 1) }, ".raw 0x0000000100010007", ".raw 0x0000000100010007" },
 	{ { I(0x18, 1, 1, 0, 3), I(0, 0, 0, 0, 1) }, ".raw 0x0000000300001118", ".raw 0x0000000300001118" },
 };
@@ -501,6 +505,7 @@ static void test_ubpf_files(void **state)
 	static const char *files[] = {
 		"tcp-sack/match.data", "tcp-port-80/match.data", "errors/err-stack-oob.data", "elf/ok.data",
 		"reload.data", "errors/err-jmp-lddw.data", "helpers/call.data", "errors/err-endian-size.data",
+		"errors/err-invalid-reg-dst.data",
 	};
 	const char *dir = getenv("BJ_UBPF_TESTS_DIR");
 	struct bj_datafile df;
@@ -516,7 +521,7 @@ static void test_ubpf_files(void **state)
 		if (bj_datafile_load(path, &df, &err))
 			fail_msg("%s: line %ld: %s", files[i], err.offset, err.msg);
 		prog = NULL;
-		if (i < 2 || i == 5 || i == 6) {
+		if (i < 2 || i == 5 || i == 6 || i == 8) {
 			if (bj_datafile_program(&df, &prog, &n, &err))
 				fail_msg("%s: %s", files[i], err.msg);
 			check_round_trip(files[i], prog, n, NULL);
@@ -545,6 +550,10 @@ static void test_ubpf_files(void **state)
 		case 5:
 			assert_int_equal(bj_insns_validate(prog, n, &err), -EINVAL);
 			assert_non_null(strstr(err.msg, "jump into the middle of ld_imm64"));
+			break;
+		case 8:
+			assert_int_equal(bj_insns_validate(prog, n, &err), -EINVAL);
+			assert_string_equal(err.msg, "invalid destination register r11");
 			break;
 		case 7:
 			assert_int_equal(df.n_raw, 3);
