@@ -20,7 +20,9 @@ struct cli_command {
 };
 
 /* One line per subcommand: X(name, usage). */
-#define CLI_COMMANDS(X) X(version, "version")
+#define CLI_COMMANDS(X) X(version, "version") \
+	X(asm, "asm FILE.s|FILE.data -o FILE.bin") \
+	X(disasm, "disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels]")
 
 #define CLI_DECLARE(name, usage) int cmd_##name(int argc, char **argv);
 CLI_COMMANDS(CLI_DECLARE)
