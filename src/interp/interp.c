@@ -161,6 +161,16 @@ static __attribute__((cold, noinline)) void interp_fault_access(struct bj_run *r
 		     size == 1 ? "" : "s", addr, insn);
 }
 
+/*
+ * The handler addresses that the decoder stores are those of one function body: a clone (GCC's IPA-CP
+ * specialises functions for constant arguments) would have its own labels.
+ */
+#ifdef __clang__
+#define BJ_NOCLONE
+#else
+#define BJ_NOCLONE __attribute__((noclone))
+#endif
+
 #define CHECKED 0
 #define INTERP_FN interp_run_fast
 #include "interp/interp_exec.h"

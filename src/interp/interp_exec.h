@@ -12,7 +12,7 @@
 #define LBL_ATOMIC2(N) [OP_A32_##N] = &&L_A32_##N, [OP_A64_##N] = &&L_A64_##N,
 #define LBL_ONE(N) [OP_##N] = &&L_##N,
 
-static __attribute__((noinline, noclone, hot)) uint64_t
+static __attribute__((noinline, hot)) BJ_NOCLONE uint64_t
 INTERP_FN(const struct bj_interp *ip, void *r1, uint64_t r2, struct bj_run *run, const void *const **labels_out)
 {
 	static const void *const labels[OP__COUNT] = {
