@@ -25,7 +25,6 @@ struct bj_dinsn {
 struct bj_interp {
 	bj_helper_fn const *helpers;
 	bool checked;
-	size_t n;
 	struct bj_dinsn insns[];
 };
 
@@ -335,7 +334,6 @@ int bj_interp_create(const struct bj_insn *insns, size_t n, bj_helper_fn const *
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu decoded instructions", n);
 	ip->helpers = helpers;
 	ip->checked = checked;
-	ip->n = n;
 	if (checked)
 		interp_run_checked(NULL, NULL, 0, NULL, &labels);
 	else

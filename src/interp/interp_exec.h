@@ -305,13 +305,21 @@ L_LDDW:
 	pc += 2;
 	DISPATCH();
 
-/* Legacy packet loads: network byte order; an offset outside the buffer ends the program with r0 = 0. */
+/*
+ * Legacy packet loads from [r1, r1 + r2) as they were at entry, in network byte order; an offset outside it
+ * ends the program with r0 = 0, as in Linux. Checked mode also holds the buffer to the regions.
+ */
 #define LOAD_PKT(T, SWAP, OFF)                                                                            \
 	{                                                                                                 \
 		uint64_t o_ = (uint32_t)(OFF);                                                            \
 		T v_;                                                                                     \
 		if (BJ_UNLIKELY(o_ + sizeof(T) > pkt_len)) {                                              \
 			r[0] = 0;                                                                         \
+			goto out;                                                                         \
+		}                                                                                         \
+		if (CHECKED && BJ_UNLIKELY(!interp_access_ok(run, stack_lo, stack_top, (uintptr_t)pkt + o_, \
+							     sizeof(T), ACCESS_LOAD))) {          \
+			interp_fault_access(run, INSN_IDX, ACCESS_LOAD, (uintptr_t)pkt + o_, sizeof(T));  \
 			goto out;                                                                         \
 		}                                                                                         \
 		memcpy(&v_, pkt + o_, sizeof(T));                                                         \
