@@ -22,7 +22,8 @@ struct cli_command {
 /* One line per subcommand: X(name, usage). */
 #define CLI_COMMANDS(X) X(version, "version") \
 	X(asm, "asm FILE.s|FILE.data -o FILE.bin") \
-	X(disasm, "disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels]")
+	X(disasm, "disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels]") \
+	X(prog, "prog run FILE.bin [--engine interp|jit] [--data-in F] [--data-out F] [--repeat N] [--json] [--unchecked]")
 
 #define CLI_DECLARE(name, usage) int cmd_##name(int argc, char **argv);
 CLI_COMMANDS(CLI_DECLARE)
