@@ -217,32 +217,77 @@ static int check_fields(const struct bj_insn *insns, size_t n, size_t i, struct 
 	}
 }
 
-/* second_half[i] is true when slot i holds the upper half of an ld_imm64. */
-static int check_targets(const struct bj_insn *insns, size_t n, const bool *second_half, struct bj_error *err)
+/* A local call or a function pointer at i names the start of a subprogram; -1 otherwise. */
+static long subprog_entry(const struct bj_insn *insns, size_t i)
+{
+	if (bj_insn_is_local_call(&insns[i]))
+		return bj_insn_target(insns, i);
+	if (insns[i].code == BJ_LDDW && insns[i].src == BPF_PSEUDO_FUNC)
+		return (long)i + 1 + insns[i].imm;
+	return -1;
+}
+
+static bool ends_flow(uint8_t code)
+{
+	return code == (BPF_JMP | BPF_EXIT) || code == (BPF_JMP | BPF_JA) || code == (BPF_JMP32 | BPF_JA);
+}
+
+/*
+ * insn_kind[i]: SECOND_HALF for the upper half of an ld_imm64, SUBPROG_START where a subprogram begins.
+ * As in Linux, targets stay inside the program and out of ld_imm64 halves, jumps stay inside their own
+ * subprogram, and every subprogram ends with an exit or a jump.
+ */
+enum { PLAIN = 0, SECOND_HALF = 1, SUBPROG_START = 2 };
+
+static int check_targets(const struct bj_insn *insns, size_t n, uint8_t *kind, struct bj_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct bj_insn *in = &insns[i];
 		long t;
 
-		if (second_half[i])
+		if (kind[i] & SECOND_HALF)
 			continue;
-		if (bj_insn_is_jump(in) || bj_insn_is_local_call(in))
+		if (bj_insn_is_jump(&insns[i]))
 			t = bj_insn_target(insns, i);
-		else if (in->code == BJ_LDDW && in->src == BPF_PSEUDO_FUNC)
-			t = (long)i + 1 + in->imm;
+		else if (bj_insn_is_local_call(&insns[i]) || (insns[i].code == BJ_LDDW && insns[i].src == BPF_PSEUDO_FUNC))
+			t = subprog_entry(insns, i);
 		else
 			continue;
 		if (t < 0 || (size_t)t >= n)
 			return bj_fail(err, EINVAL, (long)i, -1, "jump out of range from insn %zu to %ld", i, t);
-		if (second_half[t])
+		if (kind[t] & SECOND_HALF)
 			return bj_fail(err, EINVAL, (long)i, -1, "jump into the middle of ld_imm64 at insn %ld", t - 1);
+		if (!bj_insn_is_jump(&insns[i]))
+			kind[t] |= SUBPROG_START;
+	}
+	return 0;
+}
+
+static int check_subprogs(const struct bj_insn *insns, size_t n, const uint8_t *kind, struct bj_error *err)
+{
+	size_t start = 0;
+
+	for (size_t end = 1; end <= n; end++) {
+		if (end < n && !(kind[end] & SUBPROG_START))
+			continue;
+		for (size_t i = start; i < end; i++) {
+			long t;
+
+			if ((kind[i] & SECOND_HALF) || !bj_insn_is_jump(&insns[i]))
+				continue;
+			t = bj_insn_target(insns, i);
+			if (t < (long)start || t >= (long)end)
+				return bj_fail(err, EINVAL, (long)i, -1, "jump out of range from insn %zu to %ld", i, t);
+		}
+		if ((kind[end - 1] & SECOND_HALF) || !ends_flow(insns[end - 1].code))
+			return bj_fail(err, EINVAL, (long)end - 1, -1, "last insn is not an exit or jmp");
+		start = end;
 	}
 	return 0;
 }
 
 int bj_insns_validate(const struct bj_insn *insns, size_t n, struct bj_error *err)
 {
-	bool *second_half;
+	uint8_t *kind;
 	bool has_exit = false;
 	int ret = 0;
 
@@ -250,27 +295,23 @@ int bj_insns_validate(const struct bj_insn *insns, size_t n, struct bj_error *er
 		return bj_fail(err, EINVAL, -1, -1, "empty program");
 	if (n > BJ_MAX_INSNS)
 		return bj_fail(err, E2BIG, -1, -1, "too many instructions: %zu (limit %u)", n, BJ_MAX_INSNS);
-	second_half = calloc(n, sizeof(*second_half));
-	if (!second_half)
+	kind = calloc(n, sizeof(*kind));
+	if (!kind)
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory");
 
 	for (size_t i = 0; i < n && !ret; i++) {
 		ret = check_fields(insns, n, i, err);
 		if (!ret && insns[i].code == BJ_LDDW)
-			second_half[++i] = true;
+			kind[++i] = SECOND_HALF;
 		else if (insns[i].code == (BPF_JMP | BPF_EXIT))
 			has_exit = true;
 	}
+	if (!ret && !has_exit)
+		ret = bj_fail(err, EINVAL, (long)n - 1, -1, "program has no exit instruction");
 	if (!ret)
-		ret = check_targets(insns, n, second_half, err);
-	if (!ret) {
-		uint8_t last = insns[n - 1].code;
-		if (!has_exit)
-			ret = bj_fail(err, EINVAL, (long)n - 1, -1, "program has no exit instruction");
-		else if (second_half[n - 1] || (last != (BPF_JMP | BPF_EXIT) && last != (BPF_JMP | BPF_JA) &&
-						 last != (BPF_JMP32 | BPF_JA)))
-			ret = bj_fail(err, EINVAL, (long)n - 1, -1, "last insn is not an exit or jmp");
-	}
-	free(second_half);
+		ret = check_targets(insns, n, kind, err);
+	if (!ret)
+		ret = check_subprogs(insns, n, kind, err);
+	free(kind);
 	return ret;
 }

@@ -44,6 +44,10 @@ static const struct reject_case rejects[] = {
 	{ "call local out of range", { I(BPF_JMP | BPF_CALL, 0, 1, 0, 7), EXIT }, 2, 0, "jump out of range" },
 	{ "exit in JMP32", { I(BPF_JMP32 | BPF_EXIT, 0, 0, 0, 0), EXIT }, 2, 0, "unknown opcode 0x96" },
 	{ "store with src", { I(BPF_ST | BPF_MEM | BPF_W, 10, 1, -4, 0), EXIT }, 2, 0, "src must be zero" },
+	{ "main falls into a subprogram", { MOV64K(0, 1), I(BPF_JMP | BPF_CALL, 0, 1, 0, 0), EXIT }, 3, 1,
+	  "last insn is not an exit or jmp" },
+	{ "jump across subprograms", { I(BPF_JMP | BPF_CALL, 0, 1, 0, 2), I(BPF_JMP | BPF_JA, 0, 0, 1, 0), EXIT, EXIT },
+	  4, 1, "jump out of range from insn 1 to 3" },
 	{ "imm in reg form", { I(BPF_ALU64 | BPF_ADD | BPF_X, 0, 1, 0, 3), EXIT }, 2, 0, "imm must be zero" },
 };
 
