@@ -38,6 +38,13 @@ int bj_codemem_reserve(struct bj_codemem *m, size_t size, const void *near, size
 	size = page_round(size);
 	if (limit && size > limit)
 		return -ENOMEM;
+	/* Where the kernel puts it anyway is often near (a shared library lives in the mmap area), and cheapest:
+	 * its page tables already exist. */
+	p = map_at(0, size);
+	if (p && !is_near((uintptr_t)p, size, (uintptr_t)near)) {
+		munmap(p, size);
+		p = NULL;
+	}
 	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]) && !p; i++) {
 		uintptr_t hint = n + (uintptr_t)deltas[i];
 		if ((deltas[i] < 0 && hint > n) || hint < (1u << 20))
