@@ -174,7 +174,10 @@ static int bench_one(const struct bench_prog *p, struct totals *tot)
 		bpf_object__close(obj);
 		return 1;
 	}
-	struct jit_arg arg = { .entry = bj_jit_code_entry(code) };
+	static struct jit_arg arg;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.entry = bj_jit_code_entry(code);
 	native_fn = p->native;
 	double native_ns, jit_ns;
 	time_pair(call_native, NULL, call_jit, &arg, &native_ns, &jit_ns, &r_native, &r_jit);
