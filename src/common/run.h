@@ -28,6 +28,10 @@ struct bj_run {
 	char fault_msg[160];
 	void *user;
 	unsigned worker;
+	/* Set by JIT code at entry: its BPF stack [lo, hi) (every frame of local calls), and lo is also the
+	 * native stack pointer that a fault unwinds to. */
+	uintptr_t jit_stack_lo;
+	uintptr_t jit_stack_hi;
 };
 
 static inline void bj_run_add_region(struct bj_run *run, const void *start, size_t len, bool writable)

@@ -4,6 +4,7 @@
 #define BJ_JIT_H
 
 #include <bpfjet/prog.h>
+#include <stdio.h>
 
 #include "common/run.h"
 
@@ -12,6 +13,8 @@ struct bj_jit_opts {
 	 * and the instruction budget; a violation ends the run with run->fault set. */
 	bool checked;
 	bool blind;
+	/* Upper bound on the code memory reserved for the program, in bytes (0 = none): -ENOMEM beyond it. */
+	size_t mem_limit;
 };
 
 struct bj_jit_code;
@@ -30,5 +33,11 @@ bj_jit_entry bj_jit_code_entry(const struct bj_jit_code *code);
 const uint8_t *bj_jit_code_image(const struct bj_jit_code *code, size_t *len);
 const uint32_t *bj_jit_code_offsets(const struct bj_jit_code *code, size_t *n_insns);
 void bj_jit_code_free(struct bj_jit_code *code);
+
+/*
+ * Writes the image disassembled (capstone), each block headed by the BPF instruction it came from.
+ * Returns 0, or -EOPNOTSUPP when the library was built without capstone.
+ */
+int bj_jit_code_dump(const struct bj_jit_code *code, const struct bj_insn *insns, FILE *out);
 
 #endif

@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Lowering of BPF instructions to x86-64. Register mapping (fixed, as in Linux):
+ *   r0 rax  r1 rdi  r2 rsi  r3 rdx  r4 rcx  r5 r8   (caller-saved: r1..r5 are the SysV argument registers)
+ *   r6 rbx  r7 r13  r8 r14  r9 r15  r10 rbp          (callee-saved)
+ * r10/r11 are scratch, r12 holds `struct bj_run *` for the whole run and r9 carries it to helpers.
+ *
+ * The BPF stack is a block of 512 bytes per possible frame below the main frame's saved registers: a local
+ * call moves rbp down by 512, so no native return address or saved register ever lies inside the memory a
+ * program can address through r10.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "jit/x86_64/x86.h"
+
+static const uint8_t reg_map[BJ_NREGS] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
+
+#define RUN_OFF(f) ((int32_t)offsetof(struct bj_run, f))
+
+/* ALU ops that have both an `op r/m, r` opcode and an 81/83 /ext immediate form. */
+struct alu_op {
+	uint8_t rr;
+	uint8_t ext;
+};
+
+static bool alu_simple(uint8_t op, struct alu_op *out)
+{
+	switch (op) {
+	case BPF_ADD: *out = (struct alu_op){ 0x01, 0 }; return true;
+	case BPF_OR:  *out = (struct alu_op){ 0x09, 1 }; return true;
+	case BPF_AND: *out = (struct alu_op){ 0x21, 4 }; return true;
+	case BPF_SUB: *out = (struct alu_op){ 0x29, 5 }; return true;
+	case BPF_XOR: *out = (struct alu_op){ 0x31, 6 }; return true;
+	default: return false;
+	}
+}
+
+static uint32_t jump_addr(const struct jit_ctx *c, long t)
+{
+	return c->addrs[t] + (c->is_entry[t] ? JIT_SUBPROG_PROLOGUE_LEN : 0);
+}
+
+/* op reg, r/m with both operands registers, e.g. movzx/movsx/imul (reg = dst, rm = src) */
+static void emit_rr_op(struct jit_ctx *c, const uint8_t *op, size_t oplen, bool w, int reg, int rm, bool byte_rm)
+{
+	uint8_t rex = 0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((rm & 8) ? 1 : 0);
+
+	if (rex != 0x40 || (byte_rm && rm >= 4 && rm <= 7))
+		emit1(c, rex);
+	emit_bytes(c, op, oplen);
+	emit1(c, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
+}
+
+/* mov dst32, dst32: clears the upper half */
+static void emit_zext32(struct jit_ctx *c, int r)
+{
+	emit_mov_rr(c, false, r, r);
+}
+
+/* xor r32, r32 */
+static void emit_zero(struct jit_ctx *c, int r)
+{
+	emit_alu_rr(c, 0x31, false, r, r);
+}
+
+/* Loads imm into r through a random key, so that the program's constants never appear in the image. */
+static void emit_blinded_imm(struct jit_ctx *c, bool is64, int r, int32_t imm)
+{
+	int32_t key = (int32_t)c->blind_key;
+
+	emit_mov_imm32(c, is64, r, imm ^ key); /* mov r, imm ^ key */
+	emit_alu_ri(c, 6, is64, r, key);        /* xor r, key */
+}
+
+/* The fault sequence a short jump skips: mov edx, insn; mov ecx, kind; jmp fault. r11 carries the detail. */
+static void emit_fault_unless(struct jit_ctx *c, int cc_ok, enum jit_fault_kind kind, size_t insn)
+{
+	size_t skip = emit_jcc8_fwd(c, cc_ok);
+
+	emit_mov_imm32(c, false, RDX, (int32_t)insn); /* mov edx, insn */
+	emit_mov_imm32(c, false, RCX, (int32_t)kind); /* mov ecx, kind */
+	emit_jmp_to(c, c->labels[LBL_FAULT]);          /* jmp fault */
+	patch_rel8(c, skip);
+}
+
+/* sub qword [r12 + budget], cost; a borrow means the budget ran out */
+static void emit_budget(struct jit_ctx *c, size_t insn, uint32_t cost)
+{
+	static const uint8_t op83 = 0x83, op81 = 0x81;
+
+	if (cost <= 127) {
+		emit_rm_mem(c, &op83, 1, true, 5, RUN, RUN_OFF(budget), false, 0);
+		emit1(c, (uint8_t)cost);
+	} else {
+		emit_rm_mem(c, &op81, 1, true, 5, RUN, RUN_OFF(budget), false, 0);
+		emit_bytes(c, &cost, 4);
+	}
+	emit_fault_unless(c, CC_AE, JIT_FAULT_BUDGET, insn);
+}
+
+/* cmp dword [r12 + fault], 0; jne unwind: a helper may stop the run */
+static void emit_helper_fault_check(struct jit_ctx *c)
+{
+	static const uint8_t op83 = 0x83;
+
+	emit_rm_mem(c, &op83, 1, false, 7, RUN, RUN_OFF(fault), false, 0);
+	emit1(c, 0);
+	emit_jcc_to(c, CC_NE, c->labels[LBL_UNWIND]);
+}
+
+/* Checked mode: lea r11, [base + off]; mov r10d, packed; call check. r10-relative accesses inside the
+ * current frame need no check: r10 is read only and always points at the top of a whole frame. */
+static void emit_access_check(struct jit_ctx *c, size_t insn, int base, int16_t off, unsigned size, bool write)
+{
+	uint32_t packed = (uint32_t)insn << 5 | (write ? 16u : 0u) | size;
+
+	if (!c->checked)
+		return;
+	if (base == RBP && off >= -BJ_STACK_SIZE && off + (int)size <= 0)
+		return;
+	emit_lea(c, AUX2, base, off);
+	emit_mov_imm32(c, false, AUX1, (int32_t)packed);
+	emit1(c, 0xe8); /* call check */
+	uint32_t rel = c->labels[LBL_CHECK] - (uint32_t)(c->len + 4);
+	emit_bytes(c, &rel, 4);
+}
+
+/* --- ALU --- */
+
+static void lower_shift_reg(struct jit_ctx *c, int ext, bool w, int dst, int src)
+{
+	if (src == RCX) {
+		emit_unary(c, 0xd3, ext, w, dst);  /* shl dst, cl */
+		return;
+	}
+	emit_mov_rr(c, true, AUX2, RCX);           /* mov r11, rcx */
+	emit_mov_rr(c, true, RCX, src);            /* mov rcx, src */
+	if (dst == RCX) {
+		emit_unary(c, 0xd3, ext, w, AUX2); /* shl r11, cl */
+		emit_mov_rr(c, true, RCX, AUX2);   /* mov rcx, r11 */
+	} else {
+		emit_unary(c, 0xd3, ext, w, dst);  /* shl dst, cl */
+		emit_mov_rr(c, true, RCX, AUX2);   /* mov rcx, r11 */
+	}
+}
+
+/* div/mod by a divisor in r11 that is known to be neither 0 nor (when signed) -1. */
+static void emit_divide(struct jit_ctx *c, bool w, bool is_signed, bool is_mod, int dst)
+{
+	if (dst != RAX)
+		emit_mov_rr(c, true, AUX1, RAX); /* mov r10, rax */
+	if (dst != RDX)
+		emit_push(c, RDX);               /* push rdx */
+	if (dst != RAX)
+		emit_mov_rr(c, true, RAX, dst);  /* mov rax, dst */
+	if (is_signed) {
+		if (w)
+			emit_bytes(c, "\x48\x99", 2); /* cqo */
+		else
+			emit1(c, 0x99);               /* cdq */
+		emit_unary(c, 0xf7, 7, w, AUX2);      /* idiv r11 */
+	} else {
+		emit_zero(c, RDX);                    /* xor edx, edx */
+		emit_unary(c, 0xf7, 6, w, AUX2);      /* div r11 */
+	}
+	int res = is_mod ? RDX : RAX;
+	if (dst != res)
+		emit_mov_rr(c, w, dst, res);     /* mov dst, rax|rdx */
+	else if (!w)
+		emit_zext32(c, dst);
+	if (dst != RDX)
+		emit_pop(c, RDX);                /* pop rdx */
+	if (dst != RAX)
+		emit_mov_rr(c, true, RAX, AUX1); /* mov rax, r10 */
+}
+
+/* The result for a zero divisor: div gives 0, mod keeps dst (its low half for ALU32). */
+static void emit_div_by_zero(struct jit_ctx *c, bool w, bool is_mod, int dst)
+{
+	if (!is_mod)
+		emit_zero(c, dst);
+	else if (!w)
+		emit_zext32(c, dst);
+}
+
+/* The result for a divisor of -1 (signed): x / -1 = -x (INT_MIN stays INT_MIN), x % -1 = 0; idiv would trap. */
+static void emit_div_by_minus1(struct jit_ctx *c, bool w, bool is_mod, int dst)
+{
+	if (is_mod)
+		emit_zero(c, dst);
+	else
+		emit_unary(c, 0xf7, 3, w, dst); /* neg dst */
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+static void lower_div_imm(struct jit_ctx *c, bool w, bool is_signed, bool is_mod, int dst, int32_t imm)
+{
+	uint64_t divisor = w ? (uint64_t)(int64_t)imm : (uint32_t)imm;
+
+	if (imm == 0) {
+		emit_div_by_zero(c, w, is_mod, dst);
+		return;
+	}
+	if (is_signed && imm == -1) {
+		emit_div_by_minus1(c, w, is_mod, dst);
+		return;
+	}
+	if (!is_signed && is_pow2(divisor) && !c->blind) {
+		int k = __builtin_ctzll(divisor);
+		if (is_mod && k < 31)
+			emit_alu_ri(c, 4, w, dst, (int32_t)(divisor - 1)); /* and dst, divisor - 1 */
+		else if (!is_mod && k > 0)
+			emit_shift_imm(c, 5, w, dst, (uint8_t)k);           /* shr dst, k */
+		else if (!is_mod && !w)
+			emit_zext32(c, dst);
+		else if (is_mod)
+			goto general;
+		return;
+	}
+general:
+	if (c->blind)
+		emit_blinded_imm(c, w, AUX2, imm);
+	else
+		emit_mov_imm32(c, w, AUX2, imm); /* mov r11, imm */
+	emit_divide(c, w, is_signed, is_mod, dst);
+}
+
+static void lower_div_reg(struct jit_ctx *c, bool w, bool is_signed, bool is_mod, int dst, int src)
+{
+	size_t nonzero, minus1 = 0, done1, done2 = 0;
+
+	emit_mov_rr(c, w, AUX2, src);          /* mov r11, src */
+	emit_alu_rr(c, 0x85, w, AUX2, AUX2);   /* test r11, r11 */
+	nonzero = emit_jcc8_fwd(c, CC_NE);
+	emit_div_by_zero(c, w, is_mod, dst);
+	done1 = emit_jmp8_fwd(c);
+	patch_rel8(c, nonzero);
+	if (is_signed) {
+		emit_alu_ri(c, 7, w, AUX2, -1); /* cmp r11, -1 */
+		minus1 = emit_jcc8_fwd(c, CC_NE);
+		emit_div_by_minus1(c, w, is_mod, dst);
+		done2 = emit_jmp8_fwd(c);
+		patch_rel8(c, minus1);
+	}
+	emit_divide(c, w, is_signed, is_mod, dst);
+	patch_rel8(c, done1);
+	if (is_signed)
+		patch_rel8(c, done2);
+}
+
+static void lower_end(struct jit_ctx *c, const struct bj_insn *in, int dst)
+{
+	static const uint8_t movzx16[2] = { 0x0f, 0xb7 };
+	bool swap = BJ_CLASS(in->code) == BPF_ALU64 || BJ_SRCBIT(in->code) == BPF_TO_BE;
+
+	switch (in->imm) {
+	case 16:
+		if (swap) {
+			emit1(c, 0x66);                              /* rol dst16, 8 */
+			emit_shift_imm(c, 0, false, dst, 8);
+		}
+		emit_rr_op(c, movzx16, 2, false, dst, dst, false);  /* movzx dst32, dst16 */
+		break;
+	case 32:
+		if (swap) {
+			if (dst & 8)
+				emit1(c, 0x41);
+			emit1(c, 0x0f);
+			emit1(c, (uint8_t)(0xc8 + (dst & 7)));      /* bswap dst32 */
+		} else {
+			emit_zext32(c, dst);                         /* mov dst32, dst32 */
+		}
+		break;
+	default:
+		if (swap) {
+			emit1(c, (dst & 8) ? 0x49 : 0x48);
+			emit1(c, 0x0f);
+			emit1(c, (uint8_t)(0xc8 + (dst & 7)));      /* bswap dst */
+		}
+		break;
+	}
+}
+
+static void lower_mov(struct jit_ctx *c, const struct bj_insn *in, bool w, int dst)
+{
+	static const uint8_t movsx8[2] = { 0x0f, 0xbe }, movsx16[2] = { 0x0f, 0xbf }, movsxd = 0x63;
+	int src = reg_map[in->src];
+
+	if (!BJ_SRCBIT(in->code)) {
+		if (in->imm == 0)
+			emit_zero(c, dst);
+		else if (c->blind)
+			emit_blinded_imm(c, w, dst, in->imm);
+		else
+			emit_mov_imm32(c, w, dst, in->imm);
+		return;
+	}
+	switch (in->off) {
+	case 8:
+		emit_rr_op(c, movsx8, 2, w, dst, src, true);   /* movsx dst, src8 */
+		break;
+	case 16:
+		emit_rr_op(c, movsx16, 2, w, dst, src, false); /* movsx dst, src16 */
+		break;
+	case 32:
+		emit_rr_op(c, &movsxd, 1, true, dst, src, false); /* movsxd dst, src32 */
+		break;
+	default:
+		if (dst != src || !w)
+			emit_mov_rr(c, w, dst, src);           /* mov dst, src */
+		break;
+	}
+}
+
+/* `lsh r, 32` followed by `rsh r, 32` / `arsh r, 32` is how compilers zero- or sign-extend a 32-bit value. */
+static bool lower_extend_pair(struct jit_ctx *c, size_t i, int dst)
+{
+	static const uint8_t movsxd = 0x63;
+	const struct bj_insn *a = &c->insns[i], *b = &c->insns[i + 1];
+
+	if (i + 1 >= c->n || c->is_target[i + 1] || c->is_entry[i + 1])
+		return false;
+	if (a->code != (BPF_ALU64 | BPF_LSH | BPF_K) || a->imm != 32 || b->dst != a->dst || b->imm != 32)
+		return false;
+	if (b->code == (BPF_ALU64 | BPF_RSH | BPF_K))
+		emit_zext32(c, dst);                            /* mov dst32, dst32 */
+	else if (b->code == (BPF_ALU64 | BPF_ARSH | BPF_K))
+		emit_rr_op(c, &movsxd, 1, true, dst, dst, false); /* movsxd dst, dst32 */
+	else
+		return false;
+	return true;
+}
+
+static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
+{
+	const struct bj_insn *in = &c->insns[i];
+	bool w = BJ_CLASS(in->code) == BPF_ALU64, x = BJ_SRCBIT(in->code);
+	uint8_t op = BJ_OP(in->code);
+	int dst = reg_map[in->dst], src = reg_map[in->src];
+	struct alu_op alu;
+
+	if (op == BPF_MOV) {
+		lower_mov(c, in, w, dst);
+		return;
+	}
+	if (op == BPF_END) {
+		lower_end(c, in, dst);
+		return;
+	}
+	if (op == BPF_NEG) {
+		emit_unary(c, 0xf7, 3, w, dst); /* neg dst */
+		return;
+	}
+	if (op == BPF_LSH && !x && w && lower_extend_pair(c, i, dst)) {
+		*consumed = 2;
+		return;
+	}
+	if (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) {
+		int ext = op == BPF_LSH ? 4 : op == BPF_RSH ? 5 : 7;
+		if (x) {
+			lower_shift_reg(c, ext, w, dst, src);
+		} else {
+			uint8_t k = (uint8_t)(in->imm & (w ? 63 : 31));
+			if (k)
+				emit_shift_imm(c, ext, w, dst, k); /* shl dst, k */
+			else if (!w)
+				emit_zext32(c, dst);
+		}
+		return;
+	}
+	if (op == BPF_DIV || op == BPF_MOD) {
+		if (x)
+			lower_div_reg(c, w, in->off == 1, op == BPF_MOD, dst, src);
+		else
+			lower_div_imm(c, w, in->off == 1, op == BPF_MOD, dst, in->imm);
+		return;
+	}
+	if (!x && c->blind) {
+		emit_blinded_imm(c, w, AUX1, in->imm);
+		x = true;
+		src = AUX1;
+	}
+	if (op == BPF_MUL) {
+		if (x)
+			emit_imul_rr(c, w, dst, src);          /* imul dst, src */
+		else
+			emit_imul_ri(c, w, dst, dst, in->imm); /* imul dst, dst, imm */
+		return;
+	}
+	if (!alu_simple(op, &alu)) {
+		emit_fail(c, EINVAL, "unknown ALU operation");
+		return;
+	}
+	if (x)
+		emit_alu_rr(c, alu.rr, w, dst, src);        /* op dst, src */
+	else if (in->imm == 0 && op != BPF_AND && w)
+		return;                                     /* op dst, 0 */
+	else if (in->imm == 0 && op != BPF_AND)
+		emit_zext32(c, dst);
+	else
+		emit_alu_ri(c, alu.ext, w, dst, in->imm);   /* op dst, imm */
+}
+
+/* --- memory --- */
+
+static void lower_ldx(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *in = &c->insns[i];
+	int dst = reg_map[in->dst], src = reg_map[in->src];
+	bool sx = BJ_MODE(in->code) == BPF_MEMSX;
+	unsigned size = bj_size_bytes(in->code);
+
+	emit_access_check(c, i, src, in->off, size, false);
+	switch (size) {
+	case 1:
+		emit_rm_mem(c, sx ? (const uint8_t *)"\x0f\xbe" : (const uint8_t *)"\x0f\xb6", 2, sx, dst, src, in->off,
+			    false, 0); /* movzx/movsx dst, byte [src + off] */
+		break;
+	case 2:
+		emit_rm_mem(c, sx ? (const uint8_t *)"\x0f\xbf" : (const uint8_t *)"\x0f\xb7", 2, sx, dst, src, in->off,
+			    false, 0); /* movzx/movsx dst, word [src + off] */
+		break;
+	case 4:
+		emit_rm_mem(c, sx ? (const uint8_t *)"\x63" : (const uint8_t *)"\x8b", 1, sx, dst, src, in->off, false,
+			    0); /* mov dst32 / movsxd dst, dword [src + off] */
+		break;
+	default:
+		emit_rm_mem(c, (const uint8_t *)"\x8b", 1, true, dst, src, in->off, false, 0); /* mov dst, [src + off] */
+		break;
+	}
+}
+
+/* mov [base + off], reg of the given size */
+static void emit_store_reg(struct jit_ctx *c, unsigned size, int base, int16_t off, int reg)
+{
+	switch (size) {
+	case 1:
+		emit_rm_mem(c, (const uint8_t *)"\x88", 1, false, reg, base, off, true, 0);
+		break;
+	case 2:
+		emit_rm_mem(c, (const uint8_t *)"\x89", 1, false, reg, base, off, false, 0x66);
+		break;
+	default:
+		emit_rm_mem(c, (const uint8_t *)"\x89", 1, size == 8, reg, base, off, false, 0);
+		break;
+	}
+}
+
+static void lower_st(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *in = &c->insns[i];
+	int base = reg_map[in->dst];
+	unsigned size = bj_size_bytes(in->code);
+	uint32_t imm = (uint32_t)in->imm;
+
+	emit_access_check(c, i, base, in->off, size, true);
+	if (c->blind) {
+		emit_blinded_imm(c, size == 8, AUX1, in->imm);
+		emit_store_reg(c, size, base, in->off, AUX1);
+		return;
+	}
+	switch (size) {
+	case 1:
+		emit_rm_mem(c, (const uint8_t *)"\xc6", 1, false, 0, base, in->off, false, 0); /* mov byte [m], imm8 */
+		emit1(c, (uint8_t)imm);
+		break;
+	case 2:
+		emit_rm_mem(c, (const uint8_t *)"\xc7", 1, false, 0, base, in->off, false, 0x66); /* mov word [m], imm16 */
+		emit_bytes(c, &imm, 2);
+		break;
+	default:
+		emit_rm_mem(c, (const uint8_t *)"\xc7", 1, size == 8, 0, base, in->off, false, 0); /* mov [m], imm32 */
+		emit_bytes(c, &imm, 4);
+		break;
+	}
+}
+
+static void lower_stx(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *in = &c->insns[i];
+	unsigned size = bj_size_bytes(in->code);
+
+	emit_access_check(c, i, reg_map[in->dst], in->off, size, true);
+	emit_store_reg(c, size, reg_map[in->dst], in->off, reg_map[in->src]);
+}
+
+/* Fetching and/or/xor have no x86 instruction: a lock cmpxchg loop on rax, which is saved on the stack. */
+static void lower_atomic_fetch_logic(struct jit_ctx *c, const struct bj_insn *in, bool w, int base, int src)
+{
+	uint8_t rr = 0, rm;
+	int mbase = base;
+	int32_t moff = in->off;
+	size_t retry;
+
+	switch (in->imm & ~BPF_FETCH) {
+	case BPF_OR: rr = 0x09; break;
+	case BPF_AND: rr = 0x21; break;
+	default: rr = 0x31; break;
+	}
+	rm = (uint8_t)(rr + 2); /* the `op r, r/m` form of the same operation */
+	emit_push(c, RAX);                                                  /* push rax */
+	if (base == RAX) {
+		emit_lea(c, AUX2, RAX, moff);                               /* lea r11, [rax + off] */
+		mbase = AUX2;
+		moff = 0;
+	}
+	emit_rm_mem(c, (const uint8_t *)"\x8b", 1, w, RAX, mbase, moff, false, 0); /* mov rax, [m] */
+	retry = c->len;
+	emit_mov_rr(c, w, AUX1, RAX);                                       /* mov r10, rax */
+	if (src == RAX)
+		emit_rm_mem(c, &rm, 1, w, AUX1, RSP, 0, false, 0);          /* op r10, [rsp] (saved r0) */
+	else
+		emit_alu_rr(c, rr, w, AUX1, src);                           /* op r10, src */
+	emit_rm_mem(c, (const uint8_t *)"\x0f\xb1", 2, w, AUX1, mbase, moff, false, 0xf0); /* lock cmpxchg [m], r10 */
+	emit1(c, 0x75);                                                     /* jne retry */
+	emit1(c, (uint8_t)(int8_t)((int64_t)retry - (int64_t)(c->len + 1)));
+	if (src == RAX) {
+		emit_alu_ri(c, 0, true, RSP, 8);                            /* add rsp, 8 */
+	} else {
+		emit_mov_rr(c, w, src, RAX);                                /* mov src, rax */
+		emit_pop(c, RAX);                                           /* pop rax */
+	}
+}
+
+static void lower_atomic(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *in = &c->insns[i];
+	bool w = BJ_SIZE(in->code) == BPF_DW;
+	int base = reg_map[in->dst], src = reg_map[in->src];
+	struct alu_op alu;
+
+	emit_access_check(c, i, base, in->off, w ? 8 : 4, true);
+	switch (in->imm) {
+	case BPF_ADD:
+	case BPF_OR:
+	case BPF_AND:
+	case BPF_XOR:
+		alu_simple((uint8_t)in->imm, &alu);
+		emit_rm_mem(c, &alu.rr, 1, w, src, base, in->off, false, 0xf0); /* lock op [m], src */
+		break;
+	case BPF_ADD | BPF_FETCH:
+		emit_rm_mem(c, (const uint8_t *)"\x0f\xc1", 2, w, src, base, in->off, false, 0xf0); /* lock xadd [m], src */
+		break;
+	case BPF_XCHG:
+		emit_rm_mem(c, (const uint8_t *)"\x87", 1, w, src, base, in->off, false, 0); /* xchg [m], src */
+		break;
+	case BPF_CMPXCHG:
+		emit_rm_mem(c, (const uint8_t *)"\x0f\xb1", 2, w, src, base, in->off, false, 0xf0); /* lock cmpxchg [m], src */
+		if (!w)
+			emit_zext32(c, RAX); /* a successful cmpxchg leaves rax's upper half as it was */
+		break;
+	default:
+		lower_atomic_fetch_logic(c, in, w, base, src);
+		break;
+	}
+}
+
+/* --- jumps and calls --- */
+
+static const int jcc_of[16] = {
+	[BPF_JEQ >> 4] = CC_E,   [BPF_JGT >> 4] = CC_A,  [BPF_JGE >> 4] = CC_AE, [BPF_JSET >> 4] = CC_NE,
+	[BPF_JNE >> 4] = CC_NE,  [BPF_JSGT >> 4] = CC_G, [BPF_JSGE >> 4] = CC_GE, [BPF_JLT >> 4] = CC_B,
+	[BPF_JLE >> 4] = CC_BE,  [BPF_JSLT >> 4] = CC_L, [BPF_JSLE >> 4] = CC_LE,
+};
+
+static void lower_jump(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *in = &c->insns[i];
+	bool w = BJ_CLASS(in->code) == BPF_JMP;
+	uint8_t op = BJ_OP(in->code);
+	long t = bj_insn_target(c->insns, i);
+	int dst = reg_map[in->dst], src = reg_map[in->src];
+
+	if (c->checked && t <= (long)i)
+		emit_budget(c, i, (uint32_t)(i - (size_t)t + 1));
+	if (op == BPF_JA) {
+		if (t != (long)i + 1)
+			emit_jmp_to(c, jump_addr(c, t)); /* jmp target */
+		return;
+	}
+	if (t == (long)i + 1)
+		return; /* both ways lead to the next instruction */
+	if (BJ_SRCBIT(in->code)) {
+		emit_alu_rr(c, op == BPF_JSET ? 0x85 : 0x39, w, dst, src); /* test|cmp dst, src */
+	} else if (c->blind) {
+		emit_blinded_imm(c, w, AUX1, in->imm);
+		emit_alu_rr(c, op == BPF_JSET ? 0x85 : 0x39, w, dst, AUX1);
+	} else if (op == BPF_JSET) {
+		emit_unary(c, 0xf7, 0, w, dst);                 /* test dst, imm32 */
+		emit_bytes(c, &in->imm, 4);
+	} else if (in->imm == 0) {
+		emit_alu_rr(c, 0x85, w, dst, dst);              /* test dst, dst */
+	} else {
+		emit_alu_ri(c, 7, w, dst, in->imm);             /* cmp dst, imm */
+	}
+	emit_jcc_to(c, jcc_of[op >> 4], jump_addr(c, t));       /* jcc target */
+}
+
+static void lower_call_local(struct jit_ctx *c, size_t i)
+{
+	long t = bj_insn_target(c->insns, i);
+	static const uint8_t cmp_r_m = 0x3b;
+
+	if (c->checked)
+		emit_budget(c, i, 1);
+	emit_lea(c, AUX2, RBP, -BJ_STACK_SIZE);                                     /* lea r11, [rbp - 512] */
+	emit_rm_mem(c, &cmp_r_m, 1, true, AUX2, RUN, RUN_OFF(jit_stack_lo), false, 0); /* cmp r11, [r12 + lo] */
+	emit_fault_unless(c, CC_A, JIT_FAULT_DEPTH, i);
+	emit1(c, 0xe8);                                                             /* call subprogram */
+	uint32_t rel = c->addrs[t] - (uint32_t)(c->len + 4);
+	emit_bytes(c, &rel, 4);
+}
+
+static void lower_call_helper(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *in = &c->insns[i];
+
+	emit_mov_rr(c, true, R9, RUN); /* mov r9, r12: the sixth argument */
+	emit_call_abs(c, (uintptr_t)c->helpers[in->imm]);
+	emit_helper_fault_check(c);
+}
+
+static void lower_callx(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *in = &c->insns[i];
+
+	emit_mov_rr(c, true, AUX2, reg_map[in->dst]);                 /* mov r11, dst */
+	emit_alu_ri(c, 7, true, AUX2, BJ_HELPER_ID_MAX);              /* cmp r11, BJ_HELPER_ID_MAX */
+	emit_fault_unless(c, CC_B, JIT_FAULT_HELPER, i);
+	emit_mov_imm64(c, AUX1, (uintptr_t)c->callx_table);          /* movabs r10, table */
+	emit_bytes(c, "\x4f\x8b\x14\xda", 4);                         /* mov r10, [r10 + r11*8] */
+	emit_alu_rr(c, 0x85, true, AUX1, AUX1);                       /* test r10, r10 */
+	emit_fault_unless(c, CC_NE, JIT_FAULT_HELPER, i);
+	emit_mov_rr(c, true, R9, RUN);                                /* mov r9, r12 */
+	emit_bytes(c, "\x41\xff\xd2", 3);                             /* call r10 */
+	emit_helper_fault_check(c);
+}
+
+static void emit_main_epilogue(struct jit_ctx *c)
+{
+	emit_alu_ri(c, 0, true, RSP, (int32_t)(c->stack_size + 8)); /* add rsp, stack + 8 */
+	emit_pop(c, R15);
+	emit_pop(c, R14);
+	emit_pop(c, R13);
+	emit_pop(c, R12);
+	emit_pop(c, RBX);
+	emit_pop(c, RBP);
+	emit1(c, 0xc3); /* ret */
+}
+
+static void emit_subprog_epilogue(struct jit_ctx *c)
+{
+	emit_pop(c, RBP);
+	emit_pop(c, R15);
+	emit_pop(c, R14);
+	emit_pop(c, R13);
+	emit_pop(c, RBX);
+	emit1(c, 0xc3); /* ret */
+}
+
+static void lower_lddw(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *in = &c->insns[i];
+	int dst = reg_map[in->dst];
+	uint64_t imm = bj_lddw_imm(in);
+
+	if (in->src == BPF_PSEUDO_FUNC) {
+		uint32_t target = c->addrs[i + 1 + in->imm];
+		emit_bytes(c, (dst & 8) ? "\x4c\x8d" : "\x48\x8d", 2); /* lea dst, [rip + subprogram] */
+		emit1(c, (uint8_t)(0x05 | (dst & 7) << 3));
+		uint32_t rel = target - (uint32_t)(c->len + 4);
+		emit_bytes(c, &rel, 4);
+		return;
+	}
+	if (imm == 0) {
+		emit_zero(c, dst);
+	} else if (c->blind) {
+		emit1(c, (dst & 8) ? 0x49 : 0x48);                   /* movabs dst, imm ^ key */
+		emit1(c, (uint8_t)(0xb8 + (dst & 7)));
+		uint64_t v = imm ^ c->blind_key;
+		emit_bytes(c, &v, 8);
+		emit1(c, 0x49);                                      /* movabs r10, key */
+		emit1(c, (uint8_t)(0xb8 + (AUX1 & 7)));
+		emit_bytes(c, &c->blind_key, 8);
+		emit_alu_rr(c, 0x31, true, dst, AUX1);               /* xor dst, r10 */
+	} else {
+		emit_mov_imm64(c, dst, imm);                         /* mov dst, imm64 */
+	}
+}
+
+void lower_insn(struct jit_ctx *c, size_t i, size_t *consumed)
+{
+	const struct bj_insn *in = &c->insns[i];
+	uint8_t op = BJ_OP(in->code);
+
+	*consumed = 1;
+	switch (BJ_CLASS(in->code)) {
+	case BPF_ALU:
+	case BPF_ALU64:
+		lower_alu(c, i, consumed);
+		break;
+	case BPF_LDX:
+		lower_ldx(c, i);
+		break;
+	case BPF_ST:
+		lower_st(c, i);
+		break;
+	case BPF_STX:
+		if (BJ_MODE(in->code) == BPF_ATOMIC)
+			lower_atomic(c, i);
+		else
+			lower_stx(c, i);
+		break;
+	case BPF_LD:
+		lower_lddw(c, i);
+		*consumed = 2;
+		break;
+	default:
+		if (op == BPF_EXIT)
+			c->in_subprog ? emit_subprog_epilogue(c) : emit_main_epilogue(c);
+		else if (in->code == BJ_CALLX)
+			lower_callx(c, i);
+		else if (op == BPF_CALL && in->src == BPF_PSEUDO_CALL)
+			lower_call_local(c, i);
+		else if (op == BPF_CALL)
+			lower_call_helper(c, i);
+		else
+			lower_jump(c, i);
+		break;
+	}
+}
+
+void lower_main_prologue(struct jit_ctx *c)
+{
+	static const uint8_t store = 0x89;
+
+	emit_push(c, RBP);
+	emit_push(c, RBX);
+	emit_push(c, R12);
+	emit_push(c, R13);
+	emit_push(c, R14);
+	emit_push(c, R15);
+	emit_mov_rr(c, true, RUN, RDX);                                        /* mov r12, rdx (run) */
+	emit_alu_ri(c, 5, true, RSP, (int32_t)(c->stack_size + 8));           /* sub rsp, stack + 8 */
+	emit_rm_mem(c, &store, 1, true, RSP, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov [r12 + lo], rsp */
+	emit_lea(c, RBP, RSP, (int32_t)c->stack_size);                         /* lea rbp, [rsp + stack] */
+	emit_rm_mem(c, &store, 1, true, RBP, RUN, RUN_OFF(jit_stack_hi), false, 0); /* mov [r12 + hi], rbp */
+	/* Registers the program has not set read as zero, not as leftovers of the caller. */
+	emit_zero(c, RAX);
+	emit_zero(c, RDX);
+	emit_zero(c, RCX);
+	emit_zero(c, R8);
+	emit_zero(c, RBX);
+	emit_zero(c, R13);
+	emit_zero(c, R14);
+	emit_zero(c, R15);
+}
+
+void lower_subprog_prologue(struct jit_ctx *c)
+{
+	size_t start = c->len;
+
+	emit_push(c, RBX);
+	emit_push(c, R13);
+	emit_push(c, R14);
+	emit_push(c, R15);
+	emit_push(c, RBP);
+	emit_rm_mem(c, (const uint8_t *)"\x8d", 1, true, RBP, RBP, -BJ_STACK_SIZE, false, 0); /* lea rbp, [rbp - 512] */
+	if (c->len - start != JIT_SUBPROG_PROLOGUE_LEN)
+		emit_fail(c, EFAULT, "internal error: subprogram prologue size");
+}
+
+/* Code shared by every instruction, after the program body: fault exits and the access check. */
+void lower_tail(struct jit_ctx *c)
+{
+	static const uint8_t load = 0x8b;
+
+	c->labels[LBL_FAULT] = (uint32_t)c->len;
+	emit_rm_mem(c, &load, 1, true, RSP, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov rsp, [r12 + lo] */
+	emit_mov_rr(c, true, RDI, RUN);                 /* mov rdi, r12 */
+	emit_mov_rr(c, false, RSI, RCX);                /* mov esi, ecx (kind); edx holds the insn */
+	emit_mov_rr(c, true, RCX, AUX2);                /* mov rcx, r11 (detail) */
+	emit_call_abs(c, (uintptr_t)bj_jit_fault);
+	c->labels[LBL_UNWIND] = (uint32_t)c->len;
+	emit_rm_mem(c, &load, 1, true, RSP, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov rsp, [r12 + lo] */
+	emit_zero(c, RAX);
+	c->labels[LBL_MAIN_EXIT] = (uint32_t)c->len;
+	emit_main_epilogue(c);
+
+	/* r11 = address, r10d = packed; keeps every BPF register. Entered with rsp 8 off a 16-byte boundary. */
+	c->labels[LBL_CHECK] = (uint32_t)c->len;
+	emit_push(c, RAX);
+	emit_push(c, RDI);
+	emit_push(c, RSI);
+	emit_push(c, RDX);
+	emit_push(c, RCX);
+	emit_push(c, R8);
+	emit_push(c, R9);
+	emit_mov_rr(c, true, RDI, RUN);   /* mov rdi, r12 */
+	emit_mov_rr(c, true, RSI, AUX2);  /* mov rsi, r11 */
+	emit_mov_rr(c, false, RDX, AUX1); /* mov edx, r10d */
+	emit_call_abs(c, (uintptr_t)bj_jit_check);
+	emit_alu_rr(c, 0x85, false, RAX, RAX); /* test eax, eax */
+	emit_pop(c, R9);
+	emit_pop(c, R8);
+	emit_pop(c, RCX);
+	emit_pop(c, RDX);
+	emit_pop(c, RSI);
+	emit_pop(c, RDI);
+	emit_pop(c, RAX);
+	emit_jcc_to(c, CC_NE, c->labels[LBL_UNWIND]); /* jnz unwind */
+	emit1(c, 0xc3);                                /* ret */
+}

@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "isa/isa.h"
+#include "jit/jit.h"
+
+#define I(c, d, s, o, i) ((struct bj_insn){ .code = (c), .dst = (d), .src = (s), .off = (o), .imm = (i) })
+#define EXIT I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define MOV64K(d, k) I(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, k)
+#define LDDW(d, v) I(BJ_LDDW, d, 0, 0, (int32_t)(uint32_t)(v)), I(0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)(v) >> 32))
+#define CALL_LOCAL(rel) I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, rel)
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static uint64_t helper_identity(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+{
+	(void)r2, (void)r3, (void)r4, (void)r5, (void)run;
+	return r1;
+}
+
+static uint64_t helper_faults(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+{
+	(void)r2, (void)r3, (void)r4, (void)r5;
+	bj_run_fault(run, EPERM, -1, "helper refused %" PRIu64, r1);
+	return 0;
+}
+
+static bj_helper_fn helpers[BJ_HELPER_ID_MAX] = { [5] = helper_identity, [7] = helper_faults };
+
+/* --- running --- */
+
+struct outcome {
+	int compile;
+	uint64_t r0;
+	int fault;
+	long fault_insn;
+	char msg[256];
+};
+
+static struct outcome run_prog(const struct bj_insn *prog, size_t n, void *mem, size_t len, bool checked, bool blind,
+			       uint64_t budget)
+{
+	struct bj_jit_opts opts = { .checked = checked, .blind = blind };
+	struct outcome o = { 0 };
+	struct bj_jit_code *code;
+	struct bj_error err = { 0 };
+	struct bj_run run;
+
+	o.compile = bj_jit_compile(prog, n, helpers, &opts, &code, &err);
+	if (o.compile) {
+		snprintf(o.msg, sizeof(o.msg), "%s", err.msg);
+		return o;
+	}
+	memset(&run, 0, sizeof(run));
+	run.budget = budget ? budget : BJ_DEFAULT_INSN_BUDGET;
+	if (len)
+		bj_run_add_region(&run, mem, len, true);
+	o.r0 = bj_jit_code_entry(code)(mem, len, &run);
+	o.fault = run.fault;
+	o.fault_insn = run.fault_insn;
+	snprintf(o.msg, sizeof(o.msg), "%s", run.fault_msg);
+	bj_jit_code_free(code);
+	return o;
+}
+
+/* --- the conformance suite (index.tsv) --- */
+
+struct conf_test {
+	char name[96];
+	struct bj_insn *prog;
+	size_t n;
+	uint8_t *mem;
+	size_t mem_len;
+	uint64_t expected;
+};
+
+static size_t unhex(const char *s, uint8_t *out)
+{
+	size_t n = 0;
+
+	if (!strcmp(s, "-"))
+		return 0;
+	for (; s[0] && s[1]; s += 2) {
+		unsigned v;
+		sscanf(s, "%2x", &v);
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}
+
+static struct conf_test *load_conformance(size_t *count)
+{
+	const char *dir = getenv("BJ_CONFORMANCE_DIR");
+	char path[4096], *line = NULL;
+	size_t cap = 0, n = 0;
+	struct conf_test *tests = NULL;
+	FILE *f;
+
+	if (!dir)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/index.tsv", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	while (getline(&line, &cap, f) > 0) {
+		char *cols[8], *save = NULL, *p = line;
+		int k = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		for (char *t; k < 8 && (t = strtok_r(p, "\t", &save)); p = NULL)
+			cols[k++] = t;
+		if (k != 8 || !strcmp(cols[0], "file"))
+			continue;
+		tests = realloc(tests, (n + 1) * sizeof(*tests));
+		struct conf_test *t = &tests[n++];
+		snprintf(t->name, sizeof(t->name), "%s", cols[0]);
+		t->expected = strtoull(cols[4], NULL, 0);
+		t->mem = malloc(strlen(cols[6]) / 2 + 1);
+		t->mem_len = unhex(cols[6], t->mem);
+		t->prog = malloc(strlen(cols[7]) / 2 + 8);
+		t->n = unhex(cols[7], (uint8_t *)t->prog) / sizeof(struct bj_insn);
+	}
+	free(line);
+	fclose(f);
+	*count = n;
+	return tests;
+}
+
+static void free_conformance(struct conf_test *tests, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(tests[i].prog);
+		free(tests[i].mem);
+	}
+	free(tests);
+}
+
+static void run_conformance(bool checked, bool blind)
+{
+	size_t n = 0, passed = 0;
+	struct conf_test *tests = load_conformance(&n);
+
+	if (!tests) {
+		skip();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct conf_test *t = &tests[i];
+		uint8_t *mem = t->mem_len ? malloc(t->mem_len) : NULL;
+		struct bj_error err = { 0 };
+
+		if (mem)
+			memcpy(mem, t->mem, t->mem_len);
+		assert_int_equal(bj_insns_validate(t->prog, t->n, &err), 0);
+		struct outcome o = run_prog(t->prog, t->n, mem, t->mem_len, checked, blind, 0);
+		if (o.compile || o.fault || o.r0 != t->expected)
+			print_message("FAIL %s: compile %d fault %d (%s) r0 0x%" PRIx64 " want 0x%" PRIx64 "\n", t->name,
+				      o.compile, o.fault, o.msg, o.r0, t->expected);
+		else
+			passed++;
+		free(mem);
+	}
+	print_message("conformance (checked %d, blind %d): %zu/%zu passed\n", checked, blind, passed, n);
+	assert_int_equal(n, 313);
+	assert_int_equal(passed, n);
+	free_conformance(tests, n);
+}
+
+static void test_conformance_unchecked(void **state)
+{
+	(void)state;
+	run_conformance(false, false);
+}
+
+static void test_conformance_checked(void **state)
+{
+	(void)state;
+	run_conformance(true, false);
+}
+
+static void test_conformance_blinded(void **state)
+{
+	(void)state;
+	run_conformance(false, true);
+	run_conformance(true, true);
+}
+
+/* --- ALU against a reference, with every register role that x86 treats specially (rax, rdx, rcx) --- */
+
+static uint64_t ref_alu(uint8_t op, bool w, bool is_signed, uint64_t a, uint64_t b)
+{
+	if (!w) {
+		a = (uint32_t)a;
+		b = (uint32_t)b;
+	}
+	uint64_t mask = w ? 63 : 31, r;
+	switch (op) {
+	case BPF_ADD: r = a + b; break;
+	case BPF_SUB: r = a - b; break;
+	case BPF_MUL: r = a * b; break;
+	case BPF_OR: r = a | b; break;
+	case BPF_AND: r = a & b; break;
+	case BPF_XOR: r = a ^ b; break;
+	case BPF_LSH: r = a << (b & mask); break;
+	case BPF_RSH: r = a >> (b & mask); break;
+	case BPF_ARSH:
+		r = w ? (uint64_t)((int64_t)a >> (b & mask)) : (uint32_t)((int32_t)a >> (b & mask));
+		break;
+	case BPF_DIV:
+		if (!is_signed)
+			r = b ? a / b : 0;
+		else if (w)
+			r = !b ? 0 : (int64_t)b == -1 ? -a : (uint64_t)((int64_t)a / (int64_t)b);
+		else
+			r = !b ? 0 : (int32_t)b == -1 ? (uint32_t)-(uint32_t)a : (uint32_t)((int32_t)a / (int32_t)b);
+		break;
+	default: /* MOD */
+		if (!is_signed)
+			r = b ? a % b : a;
+		else if (w)
+			r = !b ? a : (int64_t)b == -1 ? 0 : (uint64_t)((int64_t)a % (int64_t)b);
+		else
+			r = !b ? a : (int32_t)b == -1 ? 0 : (uint32_t)((int32_t)a % (int32_t)b);
+		break;
+	}
+	return w ? r : (uint32_t)r;
+}
+
+static void test_alu_register_roles(void **state)
+{
+	static const uint8_t ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_OR, BPF_AND, BPF_XOR, BPF_LSH, BPF_RSH,
+				       BPF_ARSH, BPF_DIV, BPF_MOD };
+	static const uint64_t vals[] = { 0, 1, 7, (uint64_t)-1, (uint64_t)-13, 3, 0x80000000u, 0x7fffffffu,
+					 0x8000000000000000ull, 0xfedcba9876543210ull, 33, 64 };
+	static const uint8_t roles[] = { 0, 2, 3, 4, 5, 6 }; /* rax, rsi, rdx, rcx, r8, rbx */
+	unsigned runs = 0;
+
+	(void)state;
+	for (size_t oi = 0; oi < N(ops); oi++)
+	for (int w = 0; w < 2; w++)
+	for (int sg = 0; sg < 2; sg++)
+	for (int x = 0; x < 2; x++)
+	for (size_t di = 0; di < N(roles); di++)
+	for (size_t si = 0; si < N(roles); si++) {
+		uint8_t op = ops[oi], dst = roles[di], src = roles[si];
+		bool divmod = op == BPF_DIV || op == BPF_MOD;
+
+		if ((sg && !divmod) || (x && dst == src) || (!x && si))
+			continue;
+		for (size_t ai = 0; ai < N(vals); ai++)
+		for (size_t bi = 0; bi < N(vals); bi += 1 + (ai % 3)) {
+			uint64_t a = vals[ai], b = x ? vals[bi] : (uint64_t)(int64_t)(int32_t)vals[bi];
+			struct bj_insn prog[64];
+			size_t n = 0;
+			uint64_t regs[10], out[10];
+
+			for (int r = 0; r < 10; r++) {
+				if (r == 1)
+					continue;
+				regs[r] = 0x1111111111111111ull * (uint64_t)(r + 1);
+				struct bj_insn l[2] = { LDDW(r, regs[r]) };
+				prog[n++] = l[0];
+				prog[n++] = l[1];
+			}
+			regs[dst] = a;
+			struct bj_insn la[2] = { LDDW(dst, a) };
+			prog[n++] = la[0];
+			prog[n++] = la[1];
+			if (x) {
+				regs[src] = b;
+				struct bj_insn lb[2] = { LDDW(src, b) };
+				prog[n++] = lb[0];
+				prog[n++] = lb[1];
+			}
+			prog[n++] = I((w ? BPF_ALU64 : BPF_ALU) | op | (x ? BPF_X : BPF_K), dst, x ? src : 0, sg,
+				      x ? 0 : (int32_t)vals[bi]);
+			regs[dst] = ref_alu(op, w, sg, a, w || x ? b : (uint32_t)vals[bi]);
+			for (int r = 0; r < 10; r++)
+				if (r != 1)
+					prog[n++] = I(BPF_STX | BPF_MEM | BPF_DW, 1, r, r * 8, 0);
+			prog[n++] = EXIT;
+			for (int blind = 0; blind < 2; blind++) {
+				memset(out, 0, sizeof(out));
+				struct outcome o = run_prog(prog, n, out, sizeof(out), blind, blind, 0);
+				assert_int_equal(o.compile, 0);
+				assert_int_equal(o.fault, 0);
+				for (int r = 0; r < 10; r++)
+					if (r != 1 && out[r] != regs[r])
+						fail_msg("op 0x%x w%d s%d x%d dst r%u src r%u a 0x%" PRIx64 " b 0x%" PRIx64
+							 ": r%d = 0x%" PRIx64 ", want 0x%" PRIx64, op, w, sg, x, dst, src, a,
+							 b, r, out[r], regs[r]);
+				runs++;
+			}
+		}
+	}
+	print_message("%u ALU runs\n", runs);
+}
+
+/* --- checked mode --- */
+
+struct fault_case {
+	const char *name;
+	struct bj_insn prog[8];
+	size_t n;
+	size_t mem_len;
+	uint64_t budget;
+	bool unchecked; /* faults that unchecked code also reports */
+	int fault;
+	long insn;
+	const char *msg;
+};
+
+static const struct fault_case faults[] = {
+	{ "load past the end", { I(BPF_LDX | BPF_MEM | BPF_W, 0, 1, 6, 0), EXIT }, 2, 8, 0, false, -EFAULT, 0,
+	  "out-of-bounds read of 4 bytes" },
+	{ "store before the start", { MOV64K(0, 0), I(BPF_ST | BPF_MEM | BPF_B, 1, 0, -1, 7), EXIT }, 3, 8, 0, false,
+	  -EFAULT, 1, "out-of-bounds write of 1 bytes" },
+	{ "load with no memory", { I(BPF_LDX | BPF_MEM | BPF_DW, 0, 1, 0, 0), EXIT }, 2, 0, 0, false, -EFAULT, 0,
+	  "out-of-bounds read of 8 bytes" },
+	{ "stack above r10", { I(BPF_STX | BPF_MEM | BPF_DW, 10, 1, -4, 0), EXIT }, 2, 8, 0, false, -EFAULT, 0,
+	  "out-of-bounds write of 8 bytes" },
+	{ "stack below the frame",
+	  { I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0), I(BPF_LDX | BPF_MEM | BPF_B, 0, 2, -513, 0), EXIT }, 3, 8, 0,
+	  false, -EFAULT, 1, "out-of-bounds read of 1 bytes" },
+	{ "atomic past the end", { MOV64K(2, 1), I(BPF_STX | BPF_ATOMIC | BPF_DW, 1, 2, 4, BPF_ADD), MOV64K(0, 0), EXIT },
+	  4, 8, 0, false, -EFAULT, 1, "out-of-bounds write of 8 bytes" },
+	{ "budget on ja -1", { MOV64K(0, 0), I(BPF_JMP | BPF_JA, 0, 0, -1, 0), EXIT }, 3, 0, 1000, false, -ETIMEDOUT, 1,
+	  "instruction budget exhausted" },
+	{ "deep recursion", { CALL_LOCAL(1), EXIT, CALL_LOCAL(-1), EXIT }, 4, 0, 0, true, -ELOOP, 2,
+	  "call depth exceeds 8 frames" },
+	{ "callx unknown helper", { MOV64K(2, 99), I(BJ_CALLX, 2, 0, 0, 0), EXIT }, 3, 0, 0, true, -EINVAL, 1,
+	  "callx to unknown helper 99" },
+	{ "callx huge id", { MOV64K(2, -1), I(BJ_CALLX, 2, 0, 0, 0), EXIT }, 3, 0, 0, true, -EINVAL, 1,
+	  "callx to unknown helper" },
+	{ "helper stops the run", { MOV64K(1, 42), I(BPF_JMP | BPF_CALL, 0, 0, 0, 7), MOV64K(0, 1), EXIT }, 4, 0, 0, true,
+	  -EPERM, -1, "helper refused 42" },
+};
+
+static void test_checked_faults(void **state)
+{
+	uint8_t mem[16];
+
+	(void)state;
+	for (size_t i = 0; i < N(faults); i++) {
+		const struct fault_case *f = &faults[i];
+		for (int checked = 1; checked >= (f->unchecked ? 0 : 1); checked--) {
+			struct bj_error err = { 0 };
+			assert_int_equal(bj_insns_validate(f->prog, f->n, &err), 0);
+			memset(mem, 0, sizeof(mem));
+			struct outcome o = run_prog(f->prog, f->n, f->mem_len ? mem : NULL, f->mem_len, checked, false,
+						    f->budget);
+			if (o.compile || o.fault != f->fault || o.fault_insn != f->insn || !strstr(o.msg, f->msg) || o.r0)
+				fail_msg("%s (checked %d): compile %d fault %d at insn %ld '%s' r0 %" PRIu64
+					 ", want fault %d at %ld '%s'",
+					 f->name, checked, o.compile, o.fault, o.fault_insn, o.msg, o.r0, f->fault, f->insn,
+					 f->msg);
+		}
+	}
+}
+
+/* A subprogram that calls itself r1 more times: main plus 7 calls is the deepest allowed. */
+static void test_recursion_depth(void **state)
+{
+	const struct bj_insn prog[] = {
+		CALL_LOCAL(1),
+		EXIT,
+		I(BPF_STX | BPF_MEM | BPF_DW, 10, 1, -8, 0),      /* each frame keeps its own r1 */
+		MOV64K(0, 0),
+		I(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 2, 0),
+		I(BPF_ALU64 | BPF_SUB | BPF_K, 1, 0, 0, 1),
+		CALL_LOCAL(-5),
+		I(BPF_LDX | BPF_MEM | BPF_DW, 1, 10, -8, 0),
+		I(BPF_ALU64 | BPF_ADD | BPF_X, 0, 1, 0, 0),
+		EXIT,
+	};
+
+	(void)state;
+	for (int checked = 0; checked < 2; checked++) {
+		struct outcome ok = run_prog(prog, N(prog), (void *)6, 0, checked, false, 0);
+		assert_int_equal(ok.compile, 0);
+		assert_int_equal(ok.fault, 0);
+		assert_int_equal(ok.r0, 6 + 5 + 4 + 3 + 2 + 1);
+		struct outcome deep = run_prog(prog, N(prog), (void *)7, 0, checked, false, 0);
+		assert_int_equal(deep.fault, -ELOOP);
+		assert_int_equal(deep.fault_insn, 6);
+	}
+}
+
+static void test_readonly_region(void **state)
+{
+	const struct bj_insn prog[] = { I(BPF_ST | BPF_MEM | BPF_W, 1, 0, 0, 1), MOV64K(0, 0), EXIT };
+	struct bj_jit_opts opts = { .checked = true };
+	struct bj_jit_code *code;
+	uint32_t word = 5;
+	struct bj_run run;
+
+	(void)state;
+	assert_int_equal(bj_jit_compile(prog, N(prog), helpers, &opts, &code, NULL), 0);
+	memset(&run, 0, sizeof(run));
+	run.budget = 100;
+	bj_run_add_region(&run, &word, sizeof(word), false);
+	bj_jit_code_entry(code)(&word, sizeof(word), &run);
+	assert_int_equal(run.fault, -EFAULT);
+	assert_non_null(strstr(run.fault_msg, "read-only"));
+	assert_int_equal(word, 5);
+	bj_jit_code_free(code);
+}
+
+/* --- compile-time errors --- */
+
+struct reject_case {
+	const char *name;
+	struct bj_insn prog[6];
+	size_t n;
+	struct bj_jit_opts opts;
+	int ret;
+	long insn;
+	const char *msg;
+};
+
+static const struct reject_case rejects[] = {
+	{ "tail call", { I(BPF_JMP | BPF_CALL, 0, 0, 0, 12), EXIT }, 2, { 0 }, -EOPNOTSUPP, 0, "tail call" },
+	{ "unknown helper", { I(BPF_JMP | BPF_CALL, 0, 0, 0, 300), EXIT }, 2, { 0 }, -EINVAL, 0, "unknown helper 300" },
+	{ "jump out of a subprogram", { CALL_LOCAL(1), EXIT, I(BPF_JMP | BPF_JA, 0, 0, -3, 0), EXIT }, 4, { 0 }, -EINVAL,
+	  2, "leaves its subprogram" },
+	{ "falls into a subprogram", { CALL_LOCAL(1), MOV64K(0, 1), EXIT }, 3, { 0 }, -EINVAL, 1, "falls through" },
+	{ "map reference left", { I(BJ_LDDW, 1, BPF_PSEUDO_MAP_IDX, 0, 0), I(0, 0, 0, 0, 0), EXIT }, 3, { 0 }, -EINVAL, 0,
+	  "unresolved ld_imm64" },
+	{ "out of code memory", { MOV64K(0, 1), EXIT }, 2, { .mem_limit = 1 }, -ENOMEM, -1, "code memory" },
+};
+
+static void test_compile_rejects(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(rejects); i++) {
+		const struct reject_case *r = &rejects[i];
+		struct bj_jit_code *code = (void *)1;
+		struct bj_error err = { 0 };
+		int ret = bj_jit_compile(r->prog, r->n, helpers, &r->opts, &code, &err);
+		if (ret != r->ret || err.insn != r->insn || !strstr(err.msg, r->msg) || code)
+			fail_msg("%s: got %d at %ld '%s', want %d at %ld '%s'", r->name, ret, err.insn, err.msg, r->ret,
+				 r->insn, r->msg);
+	}
+}
+
+/* A program far too big for a small memory cap fails cleanly, and so does every cap below the need. */
+static void test_out_of_memory(void **state)
+{
+	size_t n = 1 << 16;
+	struct bj_insn *prog = calloc(n, sizeof(*prog));
+	struct bj_jit_code *code;
+	struct bj_error err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < n - 1; i++)
+		prog[i] = I(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, 1);
+	prog[n - 1] = EXIT;
+	for (size_t limit = 4096; limit <= (1u << 20); limit *= 4) {
+		struct bj_jit_opts opts = { .mem_limit = limit };
+		assert_int_equal(bj_jit_compile(prog, n, helpers, &opts, &code, &err), -ENOMEM);
+		assert_null(code);
+	}
+	struct bj_jit_opts opts = { 0 };
+	assert_int_equal(bj_jit_compile(prog, n, helpers, &opts, &code, &err), 0);
+	struct bj_run run = { .budget = 1 };
+	assert_int_equal(bj_jit_code_entry(code)(NULL, 0, &run), n - 1);
+	bj_jit_code_free(code);
+	free(prog);
+}
+
+/* --- memory protection --- */
+
+static bool mapping_perms(uintptr_t addr, char perms[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool found = false;
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && addr >= lo && addr < hi)
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static void test_write_xor_execute(void **state)
+{
+	const struct bj_insn prog[] = { MOV64K(0, 3), EXIT };
+	struct bj_jit_code *code;
+	char perms[5] = "";
+	size_t len;
+
+	(void)state;
+	assert_int_equal(bj_jit_compile(prog, N(prog), helpers, NULL, &code, NULL), 0);
+	uintptr_t image = (uintptr_t)bj_jit_code_image(code, &len);
+	assert_int_equal(image % 16, 0);
+	assert_true(mapping_perms(image, perms));
+	assert_string_equal(perms, "r-xp");
+	assert_true(mapping_perms(image + len - 1, perms));
+	assert_string_equal(perms, "r-xp");
+	struct bj_run run = { .budget = 1 };
+	assert_int_equal(bj_jit_code_entry(code)(NULL, 0, &run), 3);
+	bj_jit_code_free(code);
+	assert_false(mapping_perms(image, perms) && perms[2] == 'x');
+}
+
+/* --- disassembly --- */
+
+static void test_dump(void **state)
+{
+	size_t n = 0;
+	struct conf_test *tests = load_conformance(&n);
+	unsigned dumped = 0;
+
+	(void)state;
+	if (!tests) {
+		skip();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (int mode = 0; mode < 4; mode++) {
+			struct bj_jit_opts opts = { .checked = mode & 1, .blind = mode & 2 };
+			struct bj_jit_code *code;
+			char *text = NULL;
+			size_t text_len = 0;
+
+			assert_int_equal(bj_jit_compile(tests[i].prog, tests[i].n, helpers, &opts, &code, NULL), 0);
+			FILE *out = open_memstream(&text, &text_len);
+			int ret = bj_jit_code_dump(code, tests[i].prog, out);
+			fclose(out);
+			if (ret == -EOPNOTSUPP) {
+				free(text);
+				bj_jit_code_free(code);
+				free_conformance(tests, n);
+				skip();
+				return;
+			}
+			if (ret)
+				fail_msg("%s mode %d: undecodable bytes\n%s", tests[i].name, mode, text);
+			assert_non_null(strstr(text, "; insn 0:"));
+			assert_non_null(strstr(text, "ret"));
+			free(text);
+			bj_jit_code_free(code);
+			dumped++;
+		}
+	}
+	print_message("%u images disassembled\n", dumped);
+	free_conformance(tests, n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_conformance_unchecked),
+		cmocka_unit_test(test_conformance_checked),
+		cmocka_unit_test(test_conformance_blinded),
+		cmocka_unit_test(test_alu_register_roles),
+		cmocka_unit_test(test_checked_faults),
+		cmocka_unit_test(test_recursion_depth),
+		cmocka_unit_test(test_readonly_region),
+		cmocka_unit_test(test_compile_rejects),
+		cmocka_unit_test(test_out_of_memory),
+		cmocka_unit_test(test_write_xor_execute),
+		cmocka_unit_test(test_dump),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
