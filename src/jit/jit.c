@@ -341,10 +341,11 @@ void bj_jit_fault(struct bj_run *run, uint32_t kind, uint32_t insn, uint64_t det
 {
 	switch (kind) {
 	case JIT_FAULT_BUDGET:
-		bj_run_fault(run, ETIMEDOUT, insn, "instruction budget exhausted");
+		bj_run_fault(run, ETIME, insn, "instruction budget exhausted at insn %ld", (long)insn);
 		break;
 	case JIT_FAULT_DEPTH:
-		bj_run_fault(run, ELOOP, insn, "call depth exceeds %d frames", BJ_MAX_CALL_DEPTH);
+		bj_run_fault(run, E2BIG, insn, "call depth exceeds the limit of %d frames at insn %ld", BJ_MAX_CALL_DEPTH,
+			     (long)insn);
 		break;
 	default:
 		bj_run_fault(run, EINVAL, insn, "callx to unknown helper %llu", (unsigned long long)detail);

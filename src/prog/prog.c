@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "interp/interp.h"
+#include "jit/jit.h"
 #include "isa/isa.h"
 #include "prog/prog_int.h"
 
@@ -15,8 +16,11 @@ struct bj_prog {
 	enum bj_engine engine;
 	bool checked;
 	uint64_t budget;
+	bool blind;
 	void *user;
 	struct bj_interp *interp;
+	struct bj_jit_code *jit;
+	bj_jit_entry jit_entry;
 	bj_helper_fn helpers[BJ_HELPER_ID_MAX];
 };
 
@@ -80,14 +84,22 @@ static int prepare_engine(struct bj_prog *prog, struct bj_error *err)
 	switch (prog->engine) {
 	case BJ_ENGINE_INTERP:
 		return bj_interp_create(prog->insns, prog->n, prog->helpers, prog->checked, &prog->interp, err);
-	case BJ_ENGINE_JIT:
-		return bj_fail(err, EOPNOTSUPP, -1, -1, "the JIT engine is not available in this build");
+	case BJ_ENGINE_JIT: {
+		struct bj_jit_opts jo = { .checked = prog->checked, .blind = prog->blind };
+		int ret = bj_jit_compile(prog->insns, prog->n, prog->helpers, &jo, &prog->jit, err);
+
+		if (!ret)
+			prog->jit_entry = bj_jit_code_entry(prog->jit);
+		return ret;
+	}
 	}
 	return bj_fail(err, EINVAL, -1, -1, "unknown engine %d", (int)prog->engine);
 }
 
 uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struct bj_run *run)
 {
+	if (prog->jit_entry)
+		return prog->jit_entry(r1, r2, run);
 	return bj_interp_run(prog->interp, r1, r2, run);
 }
 
@@ -103,6 +115,7 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 	if (!prog->budget)
 		prog->budget = BJ_DEFAULT_INSN_BUDGET;
 	prog->user = BJ_OPTS_GET(opts, user, NULL);
+	prog->blind = BJ_OPTS_GET(opts, blind, false);
 	if ((unsigned)prog->type > BJ_PROG_TYPE_SCHED_CLS)
 		return bj_fail(err, EINVAL, -1, -1, "unknown program type %d", (int)prog->type);
 	ret = fill_helpers(prog, BJ_OPTS_GET(opts, helpers, NULL), BJ_OPTS_GET(opts, n_helpers, 0), err);
@@ -151,6 +164,7 @@ void bj_prog__destroy(struct bj_prog *prog)
 	if (!prog)
 		return;
 	bj_interp_free(prog->interp);
+	bj_jit_code_free(prog->jit);
 	free(prog->insns);
 	free(prog);
 }

@@ -187,10 +187,17 @@ static void test_interp(void **state)
 	run_engine(BJ_ENGINE_INTERP);
 }
 
+static void test_jit(void **state)
+{
+	(void)state;
+	run_engine(BJ_ENGINE_JIT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_interp),
+		cmocka_unit_test(test_jit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
