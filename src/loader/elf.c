@@ -46,6 +46,9 @@ static int check_header(struct loader *L)
 		return ld_fail(L, EINVAL, 0, -1, "unexpected ELF OS ABI %u", eh.e_ident[EI_OSABI]);
 	if (eh.e_machine != EM_BPF)
 		return ld_fail(L, EINVAL, 0, -1, "ELF machine %u is not EM_BPF (247)", eh.e_machine);
+	if (eh.e_shentsize != sizeof(Elf64_Shdr))
+		return ld_fail(L, EINVAL, 0, -1, "section header entry size %u is not %zu", eh.e_shentsize,
+			       sizeof(Elf64_Shdr));
 	if (eh.e_type != ET_REL)
 		return ld_fail(L, EINVAL, 0, -1, "ELF type %u is not ET_REL (a relocatable object)", eh.e_type);
 	return 0;
