@@ -12,6 +12,8 @@
 #define MAX_MAP_TYPE 33
 #define LEGACY_DEF_SIZE 20
 #define OBJ_NAME_LEN 16 /* BPF_OBJ_NAME_LEN */
+/* .bss has no bytes in the file, so its size is only a claim: cap it above any kernel array value (4 MiB). */
+#define MAX_DATA_SECTION (16u << 20)
 
 void ld_map_spec_free(struct bj_map_spec *m)
 {
@@ -395,8 +397,9 @@ static int data_map(struct loader *L, size_t shndx)
 	char name[OBJ_NAME_LEN];
 	uint32_t datasec_id;
 
-	if (s->size > UINT32_MAX)
-		return ld_fail(L, EINVAL, shndx, -1, "section of %zu bytes is too big for a map value", s->size);
+	if (s->size > MAX_DATA_SECTION)
+		return ld_fail(L, EINVAL, shndx, -1, "section of %zu bytes is too big for a map value (limit %u)", s->size,
+			       MAX_DATA_SECTION);
 	internal_map_name(L->obj->name, s->name, name, sizeof(name));
 	struct bj_map_spec *m = new_spec(name);
 	if (!m)

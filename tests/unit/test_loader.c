@@ -611,6 +611,21 @@ static void test_legacy_map_type(void **state)
 	free(p);
 }
 
+static void test_huge_bss(void **state)
+{
+	size_t len;
+	uint8_t *p = read_file("examples", "rodata_config", &len);
+	struct img m = { p, len };
+	struct bj_object *obj = NULL;
+	struct bj_error err = { 0 };
+
+	(void)state;
+	shdr(&m, ".bss")->sh_size = 3ull << 30;
+	assert_int_equal(bj_object__open_mem(m.p, m.len, NULL, &obj, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "section '.bss': section of 3221225472 bytes is too big for a map value"));
+	free(p);
+}
+
 /* Every prefix of a good object fails cleanly (or, for the full length, succeeds). */
 static void test_truncated(void **state)
 {
@@ -691,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_refused_features),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_legacy_map_type),
+		cmocka_unit_test(test_huge_bss),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_open_mem_and_opts),
 	};
