@@ -6,7 +6,7 @@ out="$build/bench"
 mkdir -p "$out"
 : > "$out/results.jsonl"
 for b in "$build"/bench/bench_*; do
-  [ -x "$b" ] || continue
+  [ -f "$b" ] && [ -x "$b" ] || continue
   echo "== $(basename "$b")"
   BJ_BENCH_RESULTS="$out/results.jsonl" "$b"
 done

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `bpfjet object show|dump` and `prog dump xlated`: what the loader makes of an object file. */
+#include <bpfjet/asm.h>
 #include <bpfjet/object.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,32 +40,31 @@ static void lddw_note(struct bj_object *obj, const struct bj_insn *in, char *buf
 }
 
 /*
- * The one place that turns instructions into text: `idx: code dst src off imm`, ld_imm64 on one line with
- * its 64-bit immediate, and the source line (from .BTF.ext) before the instructions it covers.
+ * The one place that turns instructions into text: bpftool's "xlated" notation with the opcode byte, the
+ * map or subprogram an ld_imm64 designates, and the source line (from .BTF.ext) before the instructions it
+ * covers.
  */
 void cli_print_insns(FILE *out, struct bj_object *obj, const struct bj_program *prog)
 {
+	BJ_OPTS(bj_disasm_opts, dopts, .style = BJ_DISASM_KERNEL, .opcodes = true);
 	size_t n;
 	const struct bj_insn *insns = bj_program__insns(prog, &n);
-	const struct bj_line_info *last = NULL;
+	const char *last_text = NULL;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct bj_insn *in = &insns[i];
+	for (size_t i = 0; i < n;) {
 		const struct bj_line_info *li = bj_program__line_of(prog, i);
-		if (li && li != last && li->insn == i && li->text[0])
+		char text[256], note[160] = "";
+		if (li && li->text[0] && li->text != last_text) {
 			fprintf(out, "; %s\n", li->text);
-		last = li;
-		if (in->code == 0x18 && i + 1 < n) {
-			char note[160];
-			uint64_t imm = (uint64_t)(uint32_t)in[0].imm | (uint64_t)(uint32_t)in[1].imm << 32;
-			lddw_note(obj, in, note, sizeof(note));
-			fprintf(out, "%5zu: %02x %x %x %04x %016" PRIx64 "%s\n", i, in->code, in->dst, in->src,
-				(uint16_t)in->off, imm, note);
-			i++;
-			continue;
+			last_text = li->text;
 		}
-		fprintf(out, "%5zu: %02x %x %x %04x %08x\n", i, in->code, in->dst, in->src, (uint16_t)in->off,
-			(uint32_t)in->imm);
+		int slots = bj_disasm_insn(insns, n, i, &dopts, text, sizeof(text));
+		if (slots < 1)
+			slots = 1;
+		if (slots == 2)
+			lddw_note(obj, &insns[i], note, sizeof(note));
+		fprintf(out, "%5zu: %s%s\n", i, text, note);
+		i += (size_t)slots;
 	}
 }
 
