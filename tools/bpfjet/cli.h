@@ -20,10 +20,15 @@ struct cli_command {
 };
 
 /* One line per subcommand: X(name, usage). */
+#define CLI_OBJECT_USAGE "object show OBJ.o | object dump xlated OBJ.o [--prog NAME]"
 #define CLI_COMMANDS(X) X(version, "version") \
 	X(asm, "asm FILE.s|FILE.data -o FILE.bin") \
 	X(disasm, "disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels]") \
-	X(prog, "prog run FILE.bin [--engine interp|jit] [--data-in F] [--data-out F] [--repeat N] [--json] [--unchecked]")
+	X(prog, "prog run FILE.bin [--engine interp|jit] [--data-in F] [--data-out F] [--repeat N] [--json] [--unchecked]") \
+	X(object, CLI_OBJECT_USAGE)
+
+/* `prog dump xlated OBJ.o [--prog NAME]`: the programs after relocation, as text. Returns the exit status. */
+int cli_dump_xlated(const char *path, const char *prog_name);
 
 #define CLI_DECLARE(name, usage) int cmd_##name(int argc, char **argv);
 CLI_COMMANDS(CLI_DECLARE)
