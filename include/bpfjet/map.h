@@ -92,7 +92,7 @@ BJ_API int bj_map__update_elem(struct bj_map *map, const void *key, const void *
 BJ_API int bj_map__delete_elem(struct bj_map *map, const void *key);
 BJ_API int bj_map__lookup_and_delete_elem(struct bj_map *map, const void *key, void *value);
 BJ_API int bj_map__get_next_key(struct bj_map *map, const void *key, void *next_key);
-/* As BPF_MAP_FREEZE: user space can no longer write; -EBUSY when frozen already or mapped writable. */
+/* As BPF_MAP_FREEZE: user space can no longer write; -EBUSY while mapped writable, -EPERM when frozen already. */
 BJ_API int bj_map__freeze(struct bj_map *map);
 BJ_API bool bj_map__is_frozen(const struct bj_map *map);
 

@@ -362,6 +362,9 @@ int bj_map__freeze(struct bj_map *map)
 		return -EOPNOTSUPP;
 	if (map->spin_lock_off >= 0)
 		return -BJ_ENOTSUPP;
+	/* A frozen map has lost write permission, so freezing again is -EPERM (checked on Linux 6.18). */
+	if (!can_write(map))
+		return -EPERM;
 	pthread_mutex_lock(&map->freeze_lock);
 	if (atomic_load(&map->writecnt) || atomic_load(&map->frozen))
 		ret = -EBUSY;
@@ -511,7 +514,7 @@ int bj_map__delete_batch(struct bj_map *map, const void *keys, uint32_t *count, 
 	ret = batch_check(map, BATCH_DELETE, opts);
 	if (ret)
 		return ret;
-	if (elem_flags & ~BJ_F_LOCK)
+	if (elem_flags_check(map, elem_flags))
 		return -EINVAL;
 	max = *count;
 	if (!max)
