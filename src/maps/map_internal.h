@@ -11,6 +11,7 @@
 #define BJ_MAPS_INTERNAL_H
 
 #include <bpfjet/map.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
