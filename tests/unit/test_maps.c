@@ -99,17 +99,17 @@ struct elem_case {
 };
 
 static uint32_t k0 = 0, k9 = 9;
-static uint64_t v1 = 1;
+static uint64_t v1[16] = { 1 }; /* big enough for a per-CPU value */
 
-static int op_upd_noexist(struct bj_map *m) { return bj_map__update_elem(m, &k0, &v1, BJ_NOEXIST); }
-static int op_upd_badflag(struct bj_map *m) { return bj_map__update_elem(m, &k0, &v1, 8); }
-static int op_upd_oob(struct bj_map *m) { return bj_map__update_elem(m, &k9, &v1, BJ_ANY); }
-static int op_upd_lock(struct bj_map *m) { return bj_map__update_elem(m, &k0, &v1, BJ_F_LOCK); }
+static int op_upd_noexist(struct bj_map *m) { return bj_map__update_elem(m, &k0, v1, BJ_NOEXIST); }
+static int op_upd_badflag(struct bj_map *m) { return bj_map__update_elem(m, &k0, v1, 8); }
+static int op_upd_oob(struct bj_map *m) { return bj_map__update_elem(m, &k9, v1, BJ_ANY); }
+static int op_upd_lock(struct bj_map *m) { return bj_map__update_elem(m, &k0, v1, BJ_F_LOCK); }
 static int op_del(struct bj_map *m) { return bj_map__delete_elem(m, &k0); }
 static int op_lookup_missing(struct bj_map *m) { uint64_t v; return bj_map__lookup_elem(m, &k0, &v); }
 static int op_lookup_badflag(struct bj_map *m) { uint64_t v; return bj_map__lookup_elem_flags(m, &k0, &v, 1); }
-static int op_upd_exist(struct bj_map *m) { return bj_map__update_elem(m, &k0, &v1, BJ_EXIST); }
-static int op_push_noexist(struct bj_map *m) { return bj_map__update_elem(m, NULL, &v1, BJ_NOEXIST); }
+static int op_upd_exist(struct bj_map *m) { return bj_map__update_elem(m, &k0, v1, BJ_EXIST); }
+static int op_push_noexist(struct bj_map *m) { return bj_map__update_elem(m, NULL, v1, BJ_NOEXIST); }
 static int op_pop_empty(struct bj_map *m) { uint64_t v; return bj_map__lookup_and_delete_elem(m, NULL, &v); }
 static int op_next_key(struct bj_map *m) { uint64_t v; return bj_map__get_next_key(m, NULL, &v); }
 static int op_lad_array(struct bj_map *m) { uint64_t v; return bj_map__lookup_and_delete_elem(m, &k0, &v); }
@@ -118,14 +118,14 @@ static int op_full(struct bj_map *m)
 	uint32_t k;
 	int ret = 0;
 	for (k = 0; k < 5 && !ret; k++)
-		ret = bj_map__update_elem(m, &k, &v1, BJ_ANY);
+		ret = bj_map__update_elem(m, &k, v1, BJ_ANY);
 	return ret;
 }
 static int op_push_full(struct bj_map *m)
 {
 	int ret = 0;
 	for (int i = 0; i < 5 && !ret; i++)
-		ret = bj_map__update_elem(m, NULL, &v1, BJ_ANY);
+		ret = bj_map__update_elem(m, NULL, v1, BJ_ANY);
 	return ret;
 }
 
@@ -287,7 +287,7 @@ static void test_slot_maps(void **state)
 	assert_int_equal(id, bj_map__id(inner));
 	bj_map__destroy(inner); /* still referenced by both outer maps */
 	inner = bj_map__inner(aom, &k);
-	assert_int_equal(bj_map__update_elem(inner, &k, &v1, BJ_ANY), 0);
+	assert_int_equal(bj_map__update_elem(inner, &k, v1, BJ_ANY), 0);
 	assert_int_equal(bj_map__delete_elem(aom, &k), 0);
 	assert_int_equal(bj_map__delete_elem(aom, &k), -ENOENT);
 	assert_int_equal(bj_map__delete_elem(hom, &k), 0);
@@ -589,6 +589,69 @@ static void test_pin_mmap_two_processes(void **state)
 	rmdir(pin_dir);
 }
 
+/* Runs the bpfjet command line; returns its exit status and its stdout+stderr in out. */
+static int cli(char *out, size_t cap, const char *fmt, ...)
+{
+	char cmd[512];
+	const char *root = getenv("BJ_BUILD_ROOT");
+	int n = snprintf(cmd, sizeof(cmd), "%s/bpfjet ", root ? root : "build");
+	va_list ap;
+	FILE *f;
+	size_t len;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	len = fread(out, 1, cap - 1, f);
+	out[len] = 0;
+	return WEXITSTATUS(pclose(f));
+}
+
+static void test_cli_map(void **state)
+{
+	struct bj_map *m = mk(BJ_MAP_TYPE_HASH, 4, 8, 512, 0), *a = mk(BJ_MAP_TYPE_PERCPU_ARRAY, 4, 4, 2, 0);
+	char path[128], apath[128], out[65536];
+	uint32_t k;
+	uint64_t v;
+
+	(void)state;
+	pin_path(path, sizeof(path), "cli");
+	pin_path(apath, sizeof(apath), "cli_pcpu");
+	assert_int_equal(bj_map__pin(m, path, NULL), 0);
+	assert_int_equal(bj_map__pin(a, apath, NULL), 0);
+	assert_int_equal(cli(out, sizeof(out), "map update %s '01 00 00 00' 0x2a,0,0,0,0,0,0,0", path), 0);
+	assert_int_equal(cli(out, sizeof(out), "map update %s 01000000 2b00000000000000 noexist", path), 1);
+	assert_non_null(strstr(out, "the key exists"));
+	k = 1;
+	assert_int_equal(bj_map__lookup_elem(m, &k, &v), 0);
+	assert_int_equal(v, 0x2a);
+	assert_int_equal(cli(out, sizeof(out), "map lookup %s '01 00 00 00'", path), 0);
+	assert_non_null(strstr(out, "key: 01 00 00 00  value: 2a 00 00 00 00 00 00 00"));
+	assert_int_equal(cli(out, sizeof(out), "map lookup %s '01 00 00'", path), 1);
+	assert_non_null(strstr(out, "key has 3 bytes, the map's key size is 4"));
+	assert_int_equal(cli(out, sizeof(out), "map lookup %s 'zz'", path), 1);
+	/* Enough keys that the dump needs several batches. */
+	for (k = 2; k < 400; k++)
+		assert_int_equal(bj_map__update_elem(m, &k, &v, BJ_ANY), 0);
+	assert_int_equal(cli(out, sizeof(out), "map dump %s", path), 0);
+	assert_non_null(strstr(out, "Found 399 elements"));
+	if (cli(out, sizeof(out), "map dump %s --json", apath))
+		fail_msg("%s", out);
+	assert_non_null(strstr(out, "[{\"key\":[\"0x00\",\"0x00\",\"0x00\",\"0x00\"],\"values\":[{\"cpu\":0,"));
+	assert_int_equal(cli(out, sizeof(out), "map delete %s 01000000", path), 0);
+	assert_int_equal(cli(out, sizeof(out), "map delete %s 01000000", path), 1);
+	assert_non_null(strstr(out, "no such key"));
+	assert_int_equal(cli(out, sizeof(out), "map delete %s/none 01000000", pin_dir), 1);
+	assert_non_null(strstr(out, "no map is pinned"));
+	assert_int_equal(bj_map__unpin(m), 0);
+	assert_int_equal(bj_map__unpin(a), 0);
+	bj_map__destroy(m);
+	bj_map__destroy(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_batch_hash_cursor),
 		cmocka_unit_test(test_ringbuf_basic),
 		cmocka_unit_test(test_pin_errors),
+		cmocka_unit_test(test_cli_map),
 		cmocka_unit_test(test_pin_mmap_two_processes),
 	};
 	signal(SIGPIPE, SIG_IGN);

@@ -20,7 +20,8 @@ struct cli_command {
 };
 
 /* One line per subcommand: X(name, usage). */
-#define CLI_COMMANDS(X) X(version, "version")
+#define CLI_COMMANDS(X) X(version, "version") \
+	X(map, "map dump|lookup|update|delete PIN ...")
 
 #define CLI_DECLARE(name, usage) int cmd_##name(int argc, char **argv);
 CLI_COMMANDS(CLI_DECLARE)
