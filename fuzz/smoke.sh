@@ -5,7 +5,7 @@ build=${1:-build-fuzz}
 seconds=${2:-30}
 status=0
 for f in "$build"/fuzz/fuzz_*; do
-  [ -x "$f" ] || continue
+  [ -f "$f" ] && [ -x "$f" ] || continue
   name=$(basename "$f")
   target=${name#fuzz_}
   corpus=$(mktemp -d)
