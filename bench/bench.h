@@ -3,7 +3,9 @@
 #ifndef BJ_BENCH_H
 #define BJ_BENCH_H
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>

@@ -228,16 +228,55 @@ static int array_get_next_key(struct bj_map *map, const void *key, void *next_ke
 	return 0;
 }
 
+/*
+ * generic_map_lookup_batch specialised for arrays, where every index exists: the cursor is the last index
+ * returned, an out-of-range cursor restarts at 0 (array get_next_key does), and -ENOENT means the copy
+ * reached the end before `count` elements.
+ */
+static int array_lookup_batch(struct bj_map *map, const void *in_batch, void *out_batch, void *keys, void *values,
+			      uint32_t *count, uint64_t elem_flags, uint64_t flags, bool do_delete)
+{
+	size_t vsz = bj_map__value_buf_size(map);
+	uint32_t max = *count, idx = 0, n, last;
+	uint32_t *k = keys;
+	uint8_t *v = values;
+
+	(void)flags;
+	(void)do_delete;
+	if ((elem_flags & ~BJ_F_LOCK) || ((elem_flags & BJ_F_LOCK) && map->spin_lock_off < 0))
+		return -EINVAL;
+	if (!max)
+		return 0;
+	*count = 0;
+	if (in_batch && key_index(in_batch) < map->max_entries)
+		idx = key_index(in_batch) + 1;
+	if (idx >= map->max_entries)
+		return -ENOENT;
+	n = map->max_entries - idx < max ? map->max_entries - idx : max;
+	for (uint32_t i = 0; i < n; i++)
+		k[i] = idx + i;
+	if (map->type == BJ_MAP_TYPE_ARRAY && map->spin_lock_off < 0 && map->value_size == map->value_stride) {
+		memcpy(v, slot(map, idx, 0), (size_t)n * vsz);
+	} else {
+		for (uint32_t i = 0; i < n; i++)
+			array_copy(map, &k[i], v + (size_t)i * vsz, elem_flags);
+	}
+	*count = n;
+	last = idx + n - 1;
+	memcpy(out_batch, &last, sizeof(last));
+	return n < max ? -ENOENT : 0;
+}
+
 const struct bj_map_ops bj_array_ops = {
 	.alloc = array_alloc, .free = array_free, .lookup = array_lookup, .update = array_update,
 	.delete = array_delete, .copy = array_copy, .get_next_key = array_get_next_key,
-	.has_lookup_batch = true, .has_update_batch = true,
+	.lookup_batch = array_lookup_batch, .has_lookup_batch = true, .has_update_batch = true,
 };
 
 const struct bj_map_ops bj_percpu_array_ops = {
 	.alloc = array_alloc, .free = array_free, .lookup = array_lookup, .update = array_update,
 	.delete = array_delete, .copy = array_copy, .get_next_key = array_get_next_key,
-	.has_lookup_batch = true, .has_update_batch = true,
+	.lookup_batch = array_lookup_batch, .has_lookup_batch = true, .has_update_batch = true,
 };
 
 /* ---- memory mapping ---- */

@@ -30,7 +30,7 @@ static struct {
 	_Atomic uint64_t epoch;
 	_Atomic(struct epoch_thread *) threads;
 	pthread_mutex_t lock; /* guards limbo */
-	struct limbo *limbo;
+	struct limbo *limbo, *limbo_tail; /* oldest first: epochs never decrease along the list */
 	unsigned n_limbo;
 	pthread_key_t key;
 	pthread_once_t once;
@@ -109,22 +109,21 @@ static bool try_advance(void)
 	return atomic_compare_exchange_strong(&dom.epoch, &e, e + 1);
 }
 
-/* Detaches the limbo entries that are safe to free; the caller frees them outside the lock. */
+/* Detaches the limbo entries that are safe to free (a prefix of the list); the caller frees them. */
 static struct limbo *collect_safe(uint64_t epoch)
 {
-	struct limbo *safe = NULL, **pp = &dom.limbo;
+	struct limbo *safe = dom.limbo, *last = NULL;
 
-	while (*pp) {
-		struct limbo *l = *pp;
-		if (l->epoch + 2 <= epoch) {
-			*pp = l->next;
-			l->next = safe;
-			safe = l;
-			dom.n_limbo--;
-		} else {
-			pp = &l->next;
-		}
+	for (struct limbo *l = dom.limbo; l && l->epoch + 2 <= epoch; l = l->next) {
+		last = l;
+		dom.n_limbo--;
 	}
+	if (!last)
+		return NULL;
+	dom.limbo = last->next;
+	if (!dom.limbo)
+		dom.limbo_tail = NULL;
+	last->next = NULL;
 	return safe;
 }
 
@@ -159,10 +158,14 @@ void bj_epoch_retire(void *ptr, void *owner, bj_epoch_free_fn free_fn)
 
 	if (!l)
 		abort();
-	*l = (struct limbo){ ptr, owner, free_fn, atomic_load(&dom.epoch), NULL };
+	*l = (struct limbo){ ptr, owner, free_fn, 0, NULL };
 	pthread_mutex_lock(&dom.lock);
-	l->next = dom.limbo;
-	dom.limbo = l;
+	l->epoch = atomic_load(&dom.epoch);
+	if (dom.limbo_tail)
+		dom.limbo_tail->next = l;
+	else
+		dom.limbo = l;
+	dom.limbo_tail = l;
 	busy = ++dom.n_limbo % 64 == 0;
 	pthread_mutex_unlock(&dom.lock);
 	if (busy)
@@ -174,6 +177,7 @@ void bj_epoch_forget(void *owner)
 	struct limbo *mine = NULL, **pp;
 
 	pthread_mutex_lock(&dom.lock);
+	dom.limbo_tail = NULL;
 	for (pp = &dom.limbo; *pp;) {
 		struct limbo *l = *pp;
 		if (l->owner == owner) {
@@ -182,6 +186,7 @@ void bj_epoch_forget(void *owner)
 			mine = l;
 			dom.n_limbo--;
 		} else {
+			dom.limbo_tail = l;
 			pp = &l->next;
 		}
 	}

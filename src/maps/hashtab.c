@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include "maps/jhash.h"
@@ -102,6 +103,25 @@ static int htab_check(struct bj_map *map, const struct bj_map_opts *opts, struct
 	return 0;
 }
 
+/* Zeroed memory for big tables, on transparent huge pages where possible: lookups of random keys would
+ * otherwise miss the TLB on nearly every access. */
+static void *big_zalloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (size >= (2u << 20))
+		madvise(p, size, MADV_HUGEPAGE);
+	return p;
+}
+
+static void big_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
 static void free_push(struct htab *h, struct elem *e)
 {
 	bj_map_spin_lock(&h->free_lock);
@@ -145,11 +165,11 @@ static int htab_alloc(struct bj_map *map, const struct bj_map_opts *opts, struct
 	vbytes = h->percpu ? map->value_stride * map->n_workers : h->of_maps ? 8 : map->value_stride;
 	h->elem_size = (uint32_t)sizeof(struct elem) + h->value_off + vbytes;
 	h->lru_head.lru_next = h->lru_head.lru_prev = &h->lru_head;
-	h->buckets = calloc(h->n_buckets, sizeof(*h->buckets));
+	h->buckets = big_zalloc((size_t)h->n_buckets * sizeof(*h->buckets));
 	if (!h->buckets)
 		goto nomem;
 	if (!(map->map_flags & BJ_F_NO_PREALLOC) && map->type != BJ_MAP_TYPE_DEVMAP_HASH) {
-		h->slab = calloc(map->max_entries, h->elem_size);
+		h->slab = big_zalloc((size_t)map->max_entries * h->elem_size);
 		if (!h->slab)
 			goto nomem;
 		for (uint32_t i = map->max_entries; i-- > 0;)
@@ -162,7 +182,7 @@ static int htab_alloc(struct bj_map *map, const struct bj_map_opts *opts, struct
 	}
 	return 0;
 nomem:
-	free(h->buckets);
+	big_free(h->buckets, (size_t)h->n_buckets * sizeof(*h->buckets));
 	free(h);
 	return bj_fail(err, ENOMEM, -1, -1, "cannot allocate a hash map of %u entries", map->max_entries);
 }
@@ -186,8 +206,8 @@ static void htab_free(struct bj_map *map)
 				free(e);
 		}
 	}
-	free(h->slab);
-	free(h->buckets);
+	big_free(h->slab, (size_t)map->max_entries * h->elem_size);
+	big_free(h->buckets, (size_t)h->n_buckets * sizeof(*h->buckets));
 	free(h);
 }
 
@@ -591,6 +611,15 @@ static int htab_get_next_key(struct bj_map *map, const void *key, void *next_key
 	return -ENOENT;
 }
 
+/* True if the list from `head` has more than n elements. */
+static bool bucket_longer(struct elem *head, uint32_t n)
+{
+	for (struct elem *e = head; e; e = atomic_load_explicit(&e->next, memory_order_acquire))
+		if (n-- == 0)
+			return true;
+	return false;
+}
+
 /* __htab_map_lookup_and_delete_batch: the cursor is a bucket index; buckets are copied whole. */
 static int htab_lookup_batch(struct bj_map *map, const void *in_batch, void *out_batch, void *keys, void *values,
 			     uint32_t *count, uint64_t elem_flags, uint64_t flags, bool do_delete)
@@ -615,9 +644,27 @@ static int htab_lookup_batch(struct bj_map *map, const void *in_batch, void *out
 		return -ENOMEM;
 	for (;;) {
 		struct bucket *b = &h->buckets[batch];
+		struct elem *head = atomic_load_explicit(&b->head, memory_order_acquire);
 		uint32_t n = 0;
 
-		if (atomic_load_explicit(&b->head, memory_order_acquire)) {
+		/* Elements are scattered over the slab: start fetching a few buckets ahead. */
+		if (batch + 32 < h->n_buckets)
+			__builtin_prefetch(atomic_load_explicit(&h->buckets[batch + 32].head, memory_order_relaxed));
+		if (head && !do_delete) {
+			/* Lookups need no lock: one pass copies the bucket, undone if it does not fit. */
+			for (struct elem *e = head; e; e = atomic_load_explicit(&e->next, memory_order_acquire), n++) {
+				if (n >= max - total)
+					break;
+				memcpy((uint8_t *)keys + (size_t)(total + n) * map->key_size, e->data, map->key_size);
+				copy_out(map, e, (uint8_t *)values + (size_t)(total + n) * vsz, elem_flags);
+			}
+			if (n == max - total && bucket_longer(head, n)) {
+				if (!total)
+					ret = -ENOSPC;
+				break;
+			}
+			total += n;
+		} else if (head) {
 			bj_map_spin_lock(&b->lock);
 			for (struct elem *e = atomic_load(&b->head); e; e = atomic_load(&e->next))
 				n++;
@@ -631,14 +678,11 @@ static int htab_lookup_batch(struct bj_map *map, const void *in_batch, void *out
 				next = atomic_load(&e->next);
 				memcpy((uint8_t *)keys + (size_t)total * map->key_size, e->data, map->key_size);
 				copy_out(map, e, (uint8_t *)values + (size_t)total * vsz, elem_flags);
-				total++;
-				if (do_delete) {
-					unlink_elem(b, e);
-					if (h->lru)
-						lru_remove(h, e);
-					atomic_fetch_sub(&h->count, 1);
-					dead[total - 1] = e;
-				}
+				unlink_elem(b, e);
+				if (h->lru)
+					lru_remove(h, e);
+				atomic_fetch_sub(&h->count, 1);
+				dead[total++] = e;
 			}
 			bj_map_spin_unlock(&b->lock);
 		}

@@ -491,14 +491,15 @@ int bj_map__update_batch(struct bj_map *map, const void *keys, const void *value
 	if (!max)
 		return 0;
 	*count = 0;
-	bj_epoch_enter();
+	/* One section per element, so that memory the batch retires can be reclaimed while it runs. */
 	for (cp = 0; cp < max; cp++) {
+		bj_epoch_enter();
 		ret = map->ops->update(map, (const uint8_t *)keys + (size_t)cp * map->key_size,
 				       (const uint8_t *)values + (size_t)cp * vsz, elem_flags, -1);
+		bj_epoch_exit();
 		if (ret)
 			break;
 	}
-	bj_epoch_exit();
 	*count = cp;
 	return ret;
 }
@@ -520,13 +521,13 @@ int bj_map__delete_batch(struct bj_map *map, const void *keys, uint32_t *count, 
 	if (!max)
 		return 0;
 	*count = 0;
-	bj_epoch_enter();
 	for (cp = 0; cp < max; cp++) {
+		bj_epoch_enter();
 		ret = map->ops->delete(map, (const uint8_t *)keys + (size_t)cp * map->key_size);
+		bj_epoch_exit();
 		if (ret)
 			break;
 	}
-	bj_epoch_exit();
 	*count = cp;
 	return ret;
 }
