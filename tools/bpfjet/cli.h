@@ -25,7 +25,8 @@ struct cli_command {
 	X(asm, "asm FILE.s|FILE.data -o FILE.bin") \
 	X(disasm, "disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels]") \
 	X(prog, "prog run FILE.bin [--engine interp|jit] [--data-in F] [--data-out F] [--repeat N] [--json] [--unchecked]") \
-	X(object, CLI_OBJECT_USAGE)
+	X(object, CLI_OBJECT_USAGE) \
+	X(map, "map dump|lookup|update|delete PIN ...")
 
 /* `prog dump xlated OBJ.o [--prog NAME]`: the programs after relocation, as text. Returns the exit status. */
 int cli_dump_xlated(const char *path, const char *prog_name);
