@@ -15,6 +15,8 @@ struct bj_region {
 };
 
 #define BJ_MAX_REGIONS 8
+/* Linux's MAX_TAIL_CALL_CNT. */
+#define BJ_MAX_TAIL_CALLS 33
 #define BJ_DEFAULT_INSN_BUDGET (1ull << 26)
 
 struct bj_run {
@@ -28,6 +30,12 @@ struct bj_run {
 	char fault_msg[160];
 	void *user;
 	unsigned worker;
+	/*
+	 * bpf_tail_call: a successful call sets tail_prog; the engine then unwinds the current program as soon as
+	 * the helper returns (as it does for a fault), and bj_prog_invoke continues with tail_prog on the same r1.
+	 */
+	const struct bj_prog *tail_prog;
+	unsigned tail_calls;
 	/* Set by JIT code at entry: its BPF stack [lo, hi) (every frame of local calls), and lo is also the
 	 * native stack pointer that a fault unwinds to. */
 	uintptr_t jit_stack_lo;
