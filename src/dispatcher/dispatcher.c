@@ -241,12 +241,13 @@ int bj_dispatcher__update(struct bj_dispatcher *d, bj_prog_fn from, bj_prog_fn t
 	if (from == to)
 		return 0;
 	pthread_mutex_lock(&d->lock);
+	/* Before find(): growing the slot array moves it. */
+	if (to && (err = reserve(d)))
+		goto out;
 	if (from && !(s = find(d, from))) {
 		err = -ENOENT;
 		goto out;
 	}
-	if (to && (err = reserve(d)))
-		goto out;
 	if (s)
 		drop_user(d, s);
 	if (to)
