@@ -231,16 +231,28 @@ static void test_hot_follows_samples(void **state)
 	assert_false(bj_dispatcher__is_direct(d, bj_synth_prog(&s, 0)));
 	assert_int_equal(bj_dispatcher__n_progs(d, &n_direct), 8);
 	assert_int_equal(n_direct, 2);
-	/* Counts halve at each relayout, so a new favourite takes over. */
-	for (int r = 0; r < 4; r++) {
+	/* Counts halve at each relayout, so a new favourite takes over; one that fades below a fifth of the
+	 * samples leaves the chain, even with room in it. */
+	call_n(d, &s, 2, 64 * 200);
+	assert_int_equal(bj_dispatcher__relayout(d), 0);
+	assert_true(first_hot(d) == (uint64_t)bj_synth_prog(&s, 2));
+	assert_true(bj_dispatcher__is_direct(d, bj_synth_prog(&s, 5)));
+	for (int r = 0; r < 3; r++) {
 		call_n(d, &s, 2, 64 * 200);
 		assert_int_equal(bj_dispatcher__relayout(d), 0);
 	}
 	assert_true(first_hot(d) == (uint64_t)bj_synth_prog(&s, 2));
-	assert_true(bj_dispatcher__is_direct(d, bj_synth_prog(&s, 5)));
-	/* Detaching a hot program lets the next one in. */
-	assert_int_equal(bj_dispatcher__detach(d, bj_synth_prog(&s, 5)), 0);
-	assert_true(bj_dispatcher__is_direct(d, bj_synth_prog(&s, 6)));
+	assert_false(bj_dispatcher__is_direct(d, bj_synth_prog(&s, 5)));
+	assert_int_equal(bj_dispatcher__n_progs(d, &n_direct), 8);
+	assert_int_equal(n_direct, 1);
+	/* A uniform load leaves no program hot enough: everything goes through the indirect jump. */
+	for (int r = 0; r < 6; r++) {
+		for (size_t i = 0; i < 8; i++)
+			call_n(d, &s, i, 64 * 50);
+		assert_int_equal(bj_dispatcher__relayout(d), 0);
+	}
+	assert_int_equal(bj_dispatcher__n_progs(d, &n_direct), 8);
+	assert_int_equal(n_direct, 0);
 	for (size_t i = 0; i < 8; i++)
 		call_n(d, &s, i, 3);
 	bj_dispatcher__destroy(d);
