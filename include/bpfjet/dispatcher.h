@@ -43,8 +43,9 @@ enum bj_dispatcher_cmp {
  * HOT (the default): a compare chain over the few most called programs, in order of use, then `jmp rcx` for
  * everything else. A predicted indirect jump costs about what a predicted compare does, and an unpredictable
  * target costs one mispredicted indirect jump instead of a walk of coin-flip compares. Which programs are hot
- * comes from sampling (bj_dispatcher__call, bj_dispatcher__sample) and from bj_dispatcher__set_priority();
- * the image is re-laid out through the ordinary double-buffered update when that set or its order changes.
+ * comes from sampling (bj_dispatcher__call, bj_dispatcher__sample: a program needs a fifth of the samples, so
+ * a uniformly random load leaves the chain empty) and from bj_dispatcher__set_priority(); with too few samples
+ * yet, attach order. The image is re-laid out through the ordinary double-buffered update when that set or its order changes.
  * TREE: every program (up to capacity) reached by direct jumps, in a binary tree of compare chains like the
  * kernel's dispatcher: the right shape when indirect jumps themselves are expensive (retpolines, IBRS).
  */
