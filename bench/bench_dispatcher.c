@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Claim: calling a program through the dispatcher is >= 2.5x faster than a retpoline call and no slower than
- * a plain indirect call on a steady target. ns per call with 1..256 attached programs, steady target (always
- * the last attached) and rotating target (a pseudo-random attached one per call, drawn the same way in every
- * loop), for: a direct call,
- * a plain indirect call, a retpoline call (call; pause; lfence; jmp loop thunk, as -mindirect-branch=thunk
- * emits), the dispatcher in its default layout and in the other compare forms, the kernel's shape (pure binary
- * search, 64-bit constants), and the static call (one program).
+ * Claims: calling a program through the dispatcher is >= 2.5x faster than a retpoline call and no slower than
+ * a plain indirect call on a steady target, and no slower than the retpoline on random targets. ns per call
+ * with 1..256 attached programs, steady target (always the last attached) and random target (a pseudo-random
+ * attached one per call, drawn the same way in every loop), for: the loop alone (drawing the target, no call),
+ * a direct call, a plain indirect call, a retpoline call (call; pause; lfence; jmp loop thunk, as
+ * -mindirect-branch=thunk emits), the static call (one program), the kernel's shape (pure binary search,
+ * 64-bit constants), the TREE layout (binary tree of compare chains of 4), and the default HOT layout (after
+ * its samples have re-laid it out) called through the current half in one read-side section and through
+ * bj_dispatcher__call() (section and sampling per call).
  *
- * BJ_BENCH_CALLS sets the calls per run (default 65536).
+ * BJ_BENCH_CALLS sets the calls per run (default 65536); BJ_BENCH_PROGS=n and BJ_BENCH_MODE=steady|random
+ * restrict the table to one row (bench/dispatcher_callgrind.sh counts instructions per call that way).
  */
 #include "bench.h"
 
@@ -43,12 +46,12 @@ static __attribute__((noinline)) uint64_t direct_target(void *r1, uint64_t r2, s
 }
 
 enum variant {
-	V_DIRECT, V_INDIRECT, V_RETPOLINE, V_STATIC, V_DISPATCH, V_STUB, V_MOVABS, V_TABLE, V_KERNEL, N_VARIANTS
+	V_LOOP, V_DIRECT, V_INDIRECT, V_RETPOLINE, V_STATIC, V_KERNEL, V_TREE, V_HOT, V_HOT_CALL, N_VARIANTS
 };
 
 static const char *const variant_names[N_VARIANTS] = {
-	"direct", "indirect", "retpoline", "static call", "dispatcher",
-	"disp. stub", "disp. movabs", "disp. table", "kernel bsrch",
+	"loop only", "direct", "indirect", "retpoline", "static call", "kernel bsrch", "disp. tree", "dispatcher",
+	"disp. call()",
 };
 
 struct ctx {
@@ -68,6 +71,16 @@ static inline uint64_t next_rand(uint64_t *x)
 }
 
 #define TARGET(c, x) ((c)->tab[(next_rand(&(x)) >> 32) * (c)->n >> 32])
+
+static __attribute__((noinline)) uint64_t loop_only(const struct ctx *c)
+{
+	uint64_t sum = 0, x = 88172645463325252ull;
+	for (long i = 0; i < c->calls; i++) {
+		sum += (uint64_t)TARGET(c, x);
+		__asm__ volatile("" : "+r"(sum));
+	}
+	return sum;
+}
 
 static __attribute__((noinline)) uint64_t loop_direct(const struct ctx *c)
 {
@@ -102,59 +115,104 @@ static __attribute__((noinline)) uint64_t loop_static(const struct ctx *c)
 }
 
 /* One read-side section per run, as a packet loop holds one per batch. */
-static __attribute__((noinline)) uint64_t loop_dispatch(const struct ctx *c, struct bj_dispatcher *d, bool stub)
+static inline __attribute__((always_inline)) uint64_t loop_dispatch(const struct ctx *c, struct bj_dispatcher *d)
 {
 	uint64_t sum = 0, x = 88172645463325252ull;
 	bj_dispatch_fn entry;
 
 	bj_dispatcher_read_lock();
-	entry = stub ? bj_dispatcher__entry(d) : bj_dispatcher__current(d);
+	entry = bj_dispatcher__current(d);
 	for (long i = 0; i < c->calls; i++)
 		sum += entry(NULL, (uint64_t)i, NULL, TARGET(c, x));
 	bj_dispatcher_read_unlock();
 	return sum;
 }
 
+/* One function per layout, so that instruction counts can be told apart. */
+static __attribute__((noinline)) uint64_t loop_kernel(const struct ctx *c)
+{
+	return loop_dispatch(c, c->d[V_KERNEL]);
+}
+
+static __attribute__((noinline)) uint64_t loop_tree(const struct ctx *c)
+{
+	return loop_dispatch(c, c->d[V_TREE]);
+}
+
+static __attribute__((noinline)) uint64_t loop_hot(const struct ctx *c)
+{
+	return loop_dispatch(c, c->d[V_HOT]);
+}
+
+static __attribute__((noinline)) uint64_t loop_dispatch_call(const struct ctx *c, struct bj_dispatcher *d)
+{
+	uint64_t sum = 0, x = 88172645463325252ull;
+	for (long i = 0; i < c->calls; i++)
+		sum += bj_dispatcher__call(d, NULL, (uint64_t)i, NULL, TARGET(c, x));
+	return sum;
+}
+
 static volatile uint64_t sink;
 
-static double measure(const struct ctx *c, enum variant v)
+static double run_once(const struct ctx *c, enum variant v)
 {
-	double ns[RUNS];
+	uint64_t t0 = bench_now_ns(), sum;
 
-	for (int r = 0; r < RUNS; r++) {
-		uint64_t t0 = bench_now_ns(), sum;
-
-		switch (v) {
-		case V_DIRECT: sum = loop_direct(c); break;
-		case V_INDIRECT: sum = loop_indirect(c); break;
-		case V_RETPOLINE: sum = loop_retpoline(c); break;
-		case V_STATIC: sum = loop_static(c); break;
-		case V_STUB: sum = loop_dispatch(c, c->d[V_DISPATCH], true); break;
-		default: sum = loop_dispatch(c, c->d[v], false); break;
-		}
-		sink = sum;
-		ns[r] = (double)(bench_now_ns() - t0) / (double)c->calls;
+	switch (v) {
+	case V_LOOP: sum = loop_only(c); break;
+	case V_DIRECT: sum = loop_direct(c); break;
+	case V_INDIRECT: sum = loop_indirect(c); break;
+	case V_RETPOLINE: sum = loop_retpoline(c); break;
+	case V_STATIC: sum = loop_static(c); break;
+	case V_KERNEL: sum = loop_kernel(c); break;
+	case V_TREE: sum = loop_tree(c); break;
+	case V_HOT: sum = loop_hot(c); break;
+	default: sum = loop_dispatch_call(c, c->d[V_HOT]); break;
 	}
-	return bench_median(ns, RUNS);
+	sink = sum;
+	return (double)(bench_now_ns() - t0) / (double)c->calls;
+}
+
+/* Runs interleave the variants, so that the machine's drift (shared, loaded) hits them all alike. */
+static void measure_all(const struct ctx *c, bool random, double *t)
+{
+	static double ns[N_VARIANTS][RUNS];
+
+	for (int r = 0; r < RUNS; r++)
+		for (int v = 0; v < N_VARIANTS; v++)
+			if (!random || (v != V_DIRECT && v != V_STATIC))
+				ns[v][r] = run_once(c, (enum variant)v);
+	for (int v = 0; v < N_VARIANTS; v++)
+		t[v] = random && (v == V_DIRECT || v == V_STATIC) ? 0 : bench_median(ns[v], RUNS);
 }
 
 static const struct bj_dispatcher_opts *layout_of(enum variant v, struct bj_dispatcher_opts *o)
 {
-	*o = (struct bj_dispatcher_opts){ .sz = sizeof(*o) };
-	if (v == V_MOVABS)
-		o->cmp = BJ_DISPATCHER_CMP_MOVABS;
-	else if (v == V_TABLE)
-		o->cmp = BJ_DISPATCHER_CMP_TABLE;
+	*o = (struct bj_dispatcher_opts){ .sz = sizeof(*o), .manual_relayout = true };
+	if (v == V_TREE)
+		o->layout = BJ_DISPATCHER_LAYOUT_TREE;
 	else if (v == V_KERNEL)
-		o->cmp = BJ_DISPATCHER_CMP_MOVABS, o->linear_max = 1;
+		o->layout = BJ_DISPATCHER_LAYOUT_TREE, o->cmp = BJ_DISPATCHER_CMP_MOVABS, o->linear_max = 1;
 	return o;
+}
+
+/* The HOT layout as it settles under this load: sampled through the wrapper, then re-laid out (by hand here,
+ * so that the rate limit's timing does not enter the figures). */
+static void settle_hot(struct ctx *c)
+{
+	uint64_t x = 1;
+
+	for (int i = 0; i < 64 * 2048; i++)
+		bj_dispatcher__call(c->d[V_HOT], NULL, 0, NULL, TARGET(c, x));
+	bj_dispatcher__relayout(c->d[V_HOT]);
 }
 
 int main(int argc, char **argv)
 {
 	static const unsigned counts[] = { 1, 2, 4, 8, 16, 48, 64, 256 };
 	static struct ctx c;
-	const char *env = getenv("BJ_BENCH_CALLS");
+	const char *env = getenv("BJ_BENCH_CALLS"), *only_progs = getenv("BJ_BENCH_PROGS");
+	const char *only_mode = getenv("BJ_BENCH_MODE");
 	struct bj_synth s;
 
 	(void)argc;
@@ -173,39 +231,41 @@ int main(int argc, char **argv)
 		double t[2][N_VARIANTS];
 		char name[96];
 
-		for (int v = V_DISPATCH; v < N_VARIANTS; v++) {
+		if (only_progs && (unsigned)atoi(only_progs) != n)
+			continue;
+
+		for (int v = V_KERNEL; v <= V_HOT; v++) {
 			struct bj_dispatcher_opts o;
 
-			if (v == V_STUB)
-				continue;
 			if (bj_dispatcher__create(layout_of((enum variant)v, &o), &c.d[v]))
 				return 1;
 			for (unsigned i = 0; i < n; i++)
 				bj_dispatcher__attach(c.d[v], bj_synth_prog(&s, i));
 		}
 		c.n = n;
-		BJ_XDP_CALL_UPDATE(bench_rx, k ? bj_synth_prog(&s, counts[k - 1] - 1) : NULL, bj_synth_prog(&s, n - 1));
+		BJ_XDP_CALL_UPDATE(bench_rx, bj_static_call__target(&bj_xdp_call_bench_rx, NULL), bj_synth_prog(&s, n - 1));
 		for (int mode = 0; mode < 2; mode++) {
+			if (only_mode && strcmp(only_mode, mode ? "random" : "steady"))
+				continue;
 			for (unsigned i = 0; i < n; i++)
 				c.tab[i] = bj_synth_prog(&s, mode ? i : n - 1);
-			printf("%-6u %-8s", n, mode ? "rotating" : "steady");
-			for (int v = 0; v < N_VARIANTS; v++) {
-				bool steady_only = v == V_DIRECT || v == V_STATIC;
-				t[mode][v] = steady_only && mode ? 0 : measure(&c, (enum variant)v);
+			settle_hot(&c);
+			printf("%-6u %-8s", n, mode ? "random" : "steady");
+			measure_all(&c, mode, t[mode]);
+			for (int v = 0; v < N_VARIANTS; v++)
 				printf(" %12.2f", t[mode][v]);
-			}
 			printf("\n");
 		}
-		for (int mode = 0; mode < 2; mode++) {
-			const char *m = mode ? "rotating" : "steady";
+		for (int mode = 0; mode < 2 && !only_mode; mode++) {
+			const char *m = mode ? "random" : "steady";
 
 			snprintf(name, sizeof(name), "dispatcher %u progs %s", n, m);
-			bench_result(name, t[mode][V_DISPATCH], "ns", "retpoline call", t[mode][V_RETPOLINE], true);
-			bench_result(name, t[mode][V_DISPATCH], "ns", "indirect call", t[mode][V_INDIRECT], true);
+			bench_result(name, t[mode][V_HOT], "ns", "retpoline call", t[mode][V_RETPOLINE], true);
+			bench_result(name, t[mode][V_HOT], "ns", "indirect call", t[mode][V_INDIRECT], true);
 			snprintf(name, sizeof(name), "kernel-style bsearch %u progs %s", n, m);
 			bench_result(name, t[mode][V_KERNEL], "ns", "indirect call", t[mode][V_INDIRECT], true);
 		}
-		for (int v = V_DISPATCH; v < N_VARIANTS; v++)
+		for (int v = V_KERNEL; v <= V_HOT; v++)
 			bj_dispatcher__destroy(c.d[v]);
 	}
 	bj_synth_destroy(&s);

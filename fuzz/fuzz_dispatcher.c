@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Random attach/detach/update/call sequences against a model: a refcounted list of programs in attach order
- * of which the first `capacity` are reached directly. Input: byte 0 picks the capacity (1..8) and the
- * layout; then each byte pair is an operation (low 2 bits of the first) on program (second % N_PROGS).
+ * of which the first `capacity` are reached directly (for HOT, no more than its chain of 4: calls go through
+ * the entry, which does not sample, so the chain stays in attach order). Input: byte 0 picks the capacity
+ * (1..8) and the layout; then each byte pair is an operation (low 2 bits of the first) on program (second % N_PROGS).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ struct model {
 	unsigned users[N_PROGS];
 	size_t n;
 	unsigned capacity;
+	bool hot;
 };
 
 static void model_add(struct model *m, size_t p)
@@ -53,7 +55,16 @@ static void check(struct bj_dispatcher *d, const struct model *m, size_t p, uint
 	void *r1 = (void *)(uintptr_t)(r2 * 31);
 	size_t n_direct;
 
-	if (bj_dispatcher__call(d, r1, r2, NULL, bj_synth_prog(&progs, p)) != bj_synth_expect(p, r1, r2, NULL))
+	uint64_t got;
+
+	if (m->hot) {
+		bj_dispatcher_read_lock();
+		got = bj_dispatcher__entry(d)(r1, r2, NULL, bj_synth_prog(&progs, p));
+		bj_dispatcher_read_unlock();
+	} else {
+		got = bj_dispatcher__call(d, r1, r2, NULL, bj_synth_prog(&progs, p));
+	}
+	if (got != bj_synth_expect(p, r1, r2, NULL))
 		abort();
 	if (bj_dispatcher__is_direct(d, bj_synth_prog(&progs, p)) != model_direct(m, p))
 		abort();
@@ -86,6 +97,8 @@ static void step(struct bj_dispatcher *d, struct model *m, uint8_t op, size_t p,
 		}
 		break;
 	default:
+		if (bj_dispatcher__relayout(d))
+			abort();
 		break;
 	}
 	check(d, m, p, (uint64_t)op << 8 | q);
@@ -101,8 +114,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	m.capacity = 1 + data[0] % 8;
+	m.hot = (data[0] >> 5) / 3 % 2;
 	BJ_OPTS(bj_dispatcher_opts, opts, .capacity = m.capacity, .linear_max = 1 + (data[0] >> 3) % 4,
-		.cmp = (enum bj_dispatcher_cmp)(1 + (data[0] >> 5) % 3));
+		.cmp = (enum bj_dispatcher_cmp)(1 + (data[0] >> 5) % 3),
+		.layout = m.hot ? BJ_DISPATCHER_LAYOUT_HOT : BJ_DISPATCHER_LAYOUT_TREE);
+	if (m.hot && m.capacity > BJ_DISPATCHER_DEFAULT_HOT)
+		m.capacity = BJ_DISPATCHER_DEFAULT_HOT;
 	if (bj_dispatcher__create(&opts, &d))
 		abort();
 	for (size_t i = 1; i + 1 < size; i += 2)

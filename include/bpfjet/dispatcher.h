@@ -38,7 +38,26 @@ enum bj_dispatcher_cmp {
 	BJ_DISPATCHER_CMP_TABLE,  /* per node: cmp rcx, [rip + table slot] */
 };
 
+/*
+ * The shape of the search.
+ * HOT (the default): a compare chain over the few most called programs, in order of use, then `jmp rcx` for
+ * everything else. A predicted indirect jump costs about what a predicted compare does, and an unpredictable
+ * target costs one mispredicted indirect jump instead of a walk of coin-flip compares. Which programs are hot
+ * comes from sampling (bj_dispatcher__call, bj_dispatcher__sample: a program needs a fifth of the samples, so
+ * a uniformly random load leaves the chain empty) and from bj_dispatcher__set_priority(); with too few samples
+ * yet, attach order. The image is re-laid out through the ordinary double-buffered update when that set or its order changes.
+ * TREE: every program (up to capacity) reached by direct jumps, in a binary tree of compare chains like the
+ * kernel's dispatcher: the right shape when indirect jumps themselves are expensive (retpolines, IBRS).
+ */
+enum bj_dispatcher_layout {
+	BJ_DISPATCHER_LAYOUT_DEFAULT = 0,
+	BJ_DISPATCHER_LAYOUT_HOT,
+	BJ_DISPATCHER_LAYOUT_TREE,
+};
+
 #define BJ_DISPATCHER_DEFAULT_CAPACITY 256u
+#define BJ_DISPATCHER_DEFAULT_HOT 4u
+#define BJ_DISPATCHER_MAX_HOT 16u
 #define BJ_DISPATCHER_MAX_CAPACITY 1024u
 
 struct bj_dispatcher_opts {
@@ -50,6 +69,13 @@ struct bj_dispatcher_opts {
 	 * binary tree (default 4; 1 gives the kernel's pure binary search). */
 	unsigned linear_max;
 	enum bj_dispatcher_cmp cmp;
+	enum bj_dispatcher_layout layout;
+	/* HOT: length of the compare chain (default 4, at most 16). */
+	unsigned hot;
+	/* HOT: minimum time between relayouts triggered by sampling in bj_dispatcher__call() (default 100 ms);
+	 * with manual_relayout only bj_dispatcher__relayout() and priority changes reorder. */
+	unsigned relayout_ms;
+	bool manual_relayout;
 };
 
 BJ_API int bj_dispatcher__create(const struct bj_dispatcher_opts *opts, struct bj_dispatcher **out);
@@ -66,6 +92,19 @@ BJ_API int bj_dispatcher__update(struct bj_dispatcher *d, bj_prog_fn from, bj_pr
 /* Runs target(r1, r2, run) through the dispatcher inside a read-side section. */
 BJ_API uint64_t bj_dispatcher__call(struct bj_dispatcher *d, void *r1, uint64_t r2, struct bj_run *run,
 				    bj_prog_fn target);
+/*
+ * Sampling, for the HOT layout: counts `target` once in every 64 calls per thread (a thread-local countdown and
+ * a relaxed, possibly lossy counter: no atomic read-modify-write). bj_dispatcher__call() does it itself;
+ * callers of bj_dispatcher__current() or __entry() may call it per call or per batch.
+ */
+BJ_API void bj_dispatcher__sample(struct bj_dispatcher *d, bj_prog_fn target);
+/* Re-lays out the hot chain from the samples and priorities now (outside any read-side section); samples then
+ * decay by half. 0 or -errno. */
+BJ_API int bj_dispatcher__relayout(struct bj_dispatcher *d);
+/* Programs with a higher priority come first in the hot chain, ahead of sampled ones (0, the default, means
+ * "by samples"). -ENOENT when `prog` is not attached. Re-lays out at once. */
+BJ_API int bj_dispatcher__set_priority(struct bj_dispatcher *d, bj_prog_fn prog, unsigned priority);
+
 /* The dispatcher's code, for callers that call it many times inside one read-side section. Its address never
  * changes during the dispatcher's life. */
 BJ_API bj_dispatch_fn bj_dispatcher__entry(const struct bj_dispatcher *d);
@@ -73,7 +112,8 @@ BJ_API bj_dispatch_fn bj_dispatcher__entry(const struct bj_dispatcher *d);
  * in which it was loaded ends (updates wait for that section before reusing it). */
 BJ_API bj_dispatch_fn bj_dispatcher__current(struct bj_dispatcher *d);
 
-/* True when `prog` is reached by a direct jump (attached, within capacity and within ±2 GiB). */
+/* True when `prog` is reached by a direct jump (attached, within capacity, in the hot chain for HOT, and
+ * within ±2 GiB). */
 BJ_API bool bj_dispatcher__is_direct(struct bj_dispatcher *d, bj_prog_fn prog);
 /* Attached programs (distinct), and how many of them the current image reaches directly. */
 BJ_API size_t bj_dispatcher__n_progs(struct bj_dispatcher *d, size_t *n_direct);

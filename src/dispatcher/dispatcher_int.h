@@ -45,10 +45,11 @@ struct bj_emit {
 struct bj_dispatch_layout {
 	enum bj_dispatcher_cmp cmp;
 	unsigned linear_max;
+	bool chain; /* one compare chain in the given order (HOT), else a sorted tree of chains */
 };
 
 /*
- * Emits the search over `progs` (sorted by bj_dispatch_sort) at e->base. Every entry must be eligible
+ * Emits the search over `progs` (sorted by bj_dispatch_sort, unless lay->chain) at e->base. Every entry must be eligible
  * (bj_dispatch_eligible); anything else reaches the final indirect jumps.
  */
 void bj_emit_dispatch(struct bj_emit *e, const uint64_t *progs, size_t n, const struct bj_dispatch_layout *lay);

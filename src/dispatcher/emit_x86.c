@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * x86-64 code of the dispatcher: a search over the attached programs' addresses (in rcx) that ends in direct
- * jumps, after the kernel's emit_bpf_dispatcher(). Ranges of up to linear_max programs become compare chains
+ * jumps, after the kernel's emit_bpf_dispatcher(). The HOT layout is one compare chain in the caller's order.
+ * In the TREE layout, ranges of up to linear_max programs become compare chains
  * (one predictable branch per program), larger ranges split at the middle like the kernel's binary search.
  * The arguments in rdi, rsi and rdx are never touched; r11 is the only scratch register.
  */
@@ -155,7 +156,10 @@ static void emit_code(struct bj_emit *e, const uint64_t *progs, size_t n, const 
 		emit_u64(e, -e->base);
 		emit_bytes(e, (uint8_t[]){ 0x49, 0x01, 0xcb }, 3); /* add r11, rcx */
 	}
-	emit_range(&s, 0, n - 1);
+	if (lay->chain)
+		emit_chain(&s, 0, n - 1);
+	else
+		emit_range(&s, 0, n - 1);
 }
 
 void bj_emit_dispatch(struct bj_emit *e, const uint64_t *progs, size_t n, const struct bj_dispatch_layout *lay)
