@@ -62,7 +62,7 @@ struct bj_xdp_md {
 BJ_API const struct bj_helper *bj_xdp_helpers(size_t *n);
 
 enum bj_xdp_exec {
-	BJ_XDP_EXEC_AUTO = 0,     /* batched when the program allows it (JIT: native loop; interpreter: rewrite) */
+	BJ_XDP_EXEC_AUTO = 0,     /* batched (the rewrite, on the program's engine) when the program allows it */
 	BJ_XDP_EXEC_PER_PACKET,   /* one program call per frame */
 	BJ_XDP_EXEC_REWRITE,      /* the rewritten program loops over the batch (either engine) */
 	BJ_XDP_EXEC_NATIVE_LOOP,  /* JIT only: a generated x86-64 loop calls the compiled program per frame */
@@ -153,6 +153,7 @@ struct bj_xdp_loop_opts {
 	size_t sz;
 	uint64_t duration_ms;     /* stop after this long (0 = no limit) */
 	uint64_t max_packets;     /* stop after this many packets per worker (0 = no limit) */
+	bool no_delivery;         /* run and count only: nothing is transmitted or redirected */
 };
 
 /*
