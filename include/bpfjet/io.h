@@ -74,11 +74,14 @@ struct bj_batch {
 	uint32_t cap;
 	uint32_t frame_sz;
 	uint8_t *arena;             /* cap * frame_sz bytes for backends that copy packets in */
+	bool arena_low;             /* the arena came from below 4 GiB */
 };
 
 struct bj_batch_opts {
 	size_t sz;
 	uint32_t frame_sz;          /* 0 = BJ_IO_FRAME_SIZE; a multiple of 64 between 2048 and 65536 */
+	/* Put the arena below 4 GiB, so that 32-bit context fields (struct xdp_md) can hold frame pointers. */
+	bool below_4g;
 };
 
 /* cap = 0 gives BJ_IO_BATCH_SIZE. */
@@ -135,6 +138,8 @@ struct bj_io_opts {
 	bool tx_only;
 	enum bj_io_xdp_mode xdp_mode;
 	enum bj_io_copy_mode copy_mode;
+	/* AF_XDP: put the umem below 4 GiB (see bj_batch_opts.below_4g). */
+	bool below_4g;
 };
 
 /*

@@ -40,6 +40,8 @@ struct bj_run {
 	 * native stack pointer that a fault unwinds to. */
 	uintptr_t jit_stack_lo;
 	uintptr_t jit_stack_hi;
+	/* The program type's runtime state for this run (XDP: the worker whose frames run), NULL if none. */
+	void *env;
 };
 
 static inline void bj_run_add_region(struct bj_run *run, const void *start, size_t len, bool writable)

@@ -9,6 +9,7 @@
  * fill ring; completions move them to the free stack, which feeds copies for TX and the fill ring.
  */
 #include "io/io.h"
+#include "common/lowmem.h"
 
 #include <errno.h>
 #include <linux/if_link.h>
@@ -78,7 +79,7 @@ static void reclaim_completions(struct xsk_io *x)
 	xsk_ring_cons__release(&x->comp, n);
 }
 
-static int create_umem(struct xsk_io *x, uint32_t ring, const char *ifname, struct bj_error *err)
+static int create_umem(struct xsk_io *x, uint32_t ring, const char *ifname, bool below_4g, struct bj_error *err)
 {
 	struct xsk_umem_config cfg = {
 		.fill_size = ring,
@@ -91,7 +92,13 @@ static int create_umem(struct xsk_io *x, uint32_t ring, const char *ifname, stru
 	/* As many chunks again as the fill ring holds: for frames in batches and copies on their way out. */
 	x->nframes = 2 * ring;
 	x->area_len = (size_t)x->nframes * x->frame_sz;
-	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | (below_4g ? MAP_32BIT : 0), -1, 0);
+	if (x->area != MAP_FAILED && below_4g && !bj_lowmem_fits(x->area, x->area_len)) {
+		munmap(x->area, x->area_len);
+		errno = ENOMEM;
+		x->area = MAP_FAILED;
+	}
 	if (x->area == MAP_FAILED) {
 		x->area = NULL;
 		return bj_fail(err, errno, -1, -1, "af_xdp: %s: umem of %zu bytes: %s", ifname, x->area_len,
@@ -174,7 +181,7 @@ static int xsk_open(const struct bj_io_opts *opts, struct bj_io **out, struct bj
 		ret = bj_fail(err, ENODEV, -1, -1, "af_xdp: %s: no such interface", ifname);
 	else if (x->frame_sz & (x->frame_sz - 1) || x->frame_sz < 2048 || x->frame_sz > 4096)
 		ret = bj_fail(err, EINVAL, -1, -1, "af_xdp: frame size %u is not 2048 or 4096", x->frame_sz);
-	else if (!(ret = create_umem(x, ring, ifname, err)))
+	else if (!(ret = create_umem(x, ring, ifname, BJ_OPTS_GET(opts, below_4g, false), err)))
 		ret = create_socket(x, opts, ring, ifname, err);
 	if (ret) {
 		xsk_close(&x->io);

@@ -2,6 +2,7 @@
 /* Batches, and the backend-independent half of an io handle (dispatch, sticky rx errors, counters). */
 #include "io/io.h"
 #include "io/io_config.h"
+#include "common/lowmem.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -28,8 +29,11 @@ int bj_batch__create(uint32_t cap, const struct bj_batch_opts *opts, struct bj_b
 	b->cap = cap;
 	b->frame_sz = frame_sz;
 	b->frames = calloc(cap, sizeof(*b->frames));
+	b->arena_low = BJ_OPTS_GET(opts, below_4g, false);
+	if (b->arena_low)
+		b->arena = bj_lowmem_alloc((size_t)cap * frame_sz);
 	/* Page-aligned so that frames line up like umem chunks and never share a cache line. */
-	if (!b->frames || posix_memalign((void **)&b->arena, 4096, (size_t)cap * frame_sz)) {
+	if (!b->frames || (b->arena_low ? !b->arena : posix_memalign((void **)&b->arena, 4096, (size_t)cap * frame_sz))) {
 		free(b->frames);
 		free(b);
 		return -ENOMEM;
@@ -78,7 +82,10 @@ void bj_batch__destroy(struct bj_batch *b)
 	if (!b)
 		return;
 	bj_batch__clear(b);
-	free(b->arena);
+	if (b->arena_low)
+		bj_lowmem_free(b->arena, (size_t)b->cap * b->frame_sz);
+	else
+		free(b->arena);
 	free(b->frames);
 	free(b);
 }

@@ -191,6 +191,11 @@ bool bj_prog_checked(const struct bj_prog *prog)
 	return prog->checked;
 }
 
+void *bj_prog_jit_entry(const struct bj_prog *prog)
+{
+	return (void *)prog->jit_entry;
+}
+
 void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 {
 	memset(run, 0, sizeof(*run));

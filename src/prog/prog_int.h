@@ -17,5 +17,7 @@ uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struc
 /* The helper table (BJ_HELPER_ID_MAX entries, NULL where none). */
 bj_helper_fn const *bj_prog_helpers(const struct bj_prog *prog);
 bool bj_prog_checked(const struct bj_prog *prog);
+/* The JIT's native entry (a bj_jit_entry), or NULL when the program runs on the interpreter. */
+void *bj_prog_jit_entry(const struct bj_prog *prog);
 
 #endif

@@ -26,7 +26,8 @@ struct cli_command {
 	X(disasm, "disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels]") \
 	X(prog, "prog run FILE.bin [--engine interp|jit] [--data-in F] [--data-out F] [--repeat N] [--json] [--unchecked]") \
 	X(object, CLI_OBJECT_USAGE) \
-	X(map, "map dump|lookup|update|delete PIN ...")
+	X(map, "map dump|lookup|update|delete PIN ...") \
+	X(xdp, "xdp run OBJ.o [--prog NAME] --pcap-in F [--pcap-out F] [--batch N] [--engine interp|jit] [--repeat N] [--json] | xdp attach OBJ.o --dev IFACE [--mode afxdp|afpacket] [--queue Q] [--duration S]")
 
 /* `prog dump xlated OBJ.o [--prog NAME]`: the programs after relocation, as text. Returns the exit status. */
 int cli_dump_xlated(const char *path, const char *prog_name);

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * XDP ns/packet: the kernel's BPF_PROG_TEST_RUN (repeat) against bpfjet per packet (interpreter, JIT) and
+ * batched (rewrite on both engines, native JIT loop), on six small programs over a 64-byte UDP packet.
+ * bpfjet's figures include the runtime's work per batch (contexts, verdict counting, grouping for delivery).
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <bpfjet/asm.h>
+#include <bpfjet/map.h>
+#include <bpfjet/xdp.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "maps/map_internal.h"
+
+#define RUNS 5
+#define BATCH 64
+
+static uint64_t map_lookup(uint64_t map, uint64_t key, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+{
+	(void)r3, (void)r4, (void)r5, (void)run;
+	return (uint64_t)(uintptr_t)bj_map_lookup((struct bj_map *)(uintptr_t)map, (void *)(uintptr_t)key, 0);
+}
+
+#define BOUNDS(n) "ldxw %r2, [%r1+0]\n ldxw %r3, [%r1+4]\n mov %r4, %r2\n add %r4, " #n "\n jgt %r4, %r3, out\n"
+
+struct bench_prog {
+	const char *name;
+	const char *text; /* MAP stands for the map reference */
+	enum bj_map_type map_type;
+	uint32_t key_size;
+};
+
+static const struct bench_prog progs[] = {
+	{ "drop", "mov %r0, 1\n exit\n", 0, 0 },
+	{ "parse_count",
+	  BOUNDS(34) "ldxh %r5, [%r2+12]\n jne %r5, 0x8, out\n ldxb %r5, [%r2+23]\n stxw [%r10-4], %r5\n"
+		     "lddw %r1, MAP\n mov %r2, %r10\n add %r2, -4\n call 1\n jeq %r0, 0, out\n"
+		     "mov %r1, 1\n lock add [%r0+0], %r1\n out:\n mov %r0, 2\n exit\n",
+	  BJ_MAP_TYPE_ARRAY, 4 },
+	{ "hash5_lookup",
+	  BOUNDS(42) "ldxw %r5, [%r2+26]\n stxw [%r10-16], %r5\n ldxw %r5, [%r2+30]\n stxw [%r10-12], %r5\n"
+		     "ldxw %r5, [%r2+34]\n stxw [%r10-8], %r5\n ldxb %r5, [%r2+23]\n stxw [%r10-4], %r5\n"
+		     "lddw %r1, MAP\n mov %r2, %r10\n add %r2, -16\n call 1\n jeq %r0, 0, out\n"
+		     "mov %r0, 1\n exit\n out:\n mov %r0, 2\n exit\n",
+	  BJ_MAP_TYPE_HASH, 16 },
+	{ "mac_swap_tx",
+	  BOUNDS(14) "ldxw %r5, [%r2+0]\n ldxh %r6, [%r2+4]\n ldxw %r7, [%r2+6]\n ldxh %r8, [%r2+10]\n"
+		     "stxw [%r2+0], %r7\n stxh [%r2+4], %r8\n stxw [%r2+6], %r5\n stxh [%r2+10], %r6\n"
+		     "mov %r0, 3\n exit\n out:\n mov %r0, 1\n exit\n",
+	  0, 0 },
+	{ "checksum",
+	  BOUNDS(34) "mov %r0, 0\n mov %r5, 0\n add %r2, 14\n"
+		     "loop:\n ldxh %r6, [%r2+0]\n add %r0, %r6\n add %r2, 2\n add %r5, 1\n jlt %r5, 10, loop\n"
+		     "mov %r6, %r0\n rsh %r6, 16\n and %r0, 0xffff\n add %r0, %r6\n jeq %r0, 0, out\n"
+		     "mov %r0, 2\n exit\n out:\n mov %r0, 1\n exit\n",
+	  0, 0 },
+	{ "redirect", "mov %r1, 7\n mov %r2, 0\n call 23\n exit\n", 0, 0 },
+};
+
+static const uint8_t packet[64] = {
+	0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00, /* Ethernet, IPv4 */
+	0x45, 0, 0, 50, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, /* IPv4, UDP */
+	0x30, 0x39, 0x1f, 0x90, 0, 30, 0, 0,
+};
+
+/* The program text with MAP replaced by `with`. */
+static char *subst(const char *text, const char *with)
+{
+	const char *at = strstr(text, "MAP");
+	size_t len = strlen(text) + strlen(with) + 1;
+	char *s = malloc(len);
+
+	if (at)
+		snprintf(s, len, "%.*s%s%s", (int)(at - text), text, with, at + 3);
+	else
+		snprintf(s, len, "%s", text);
+	return s;
+}
+
+static double kernel_ns(const struct bench_prog *bp, uint32_t repeat)
+{
+	struct bj_insn *insns;
+	char fdref[32], *text;
+	int map_fd = -1, prog_fd;
+	size_t n;
+	double v[RUNS];
+
+	if (bp->map_type) {
+		map_fd = bpf_map_create(bp->map_type == BJ_MAP_TYPE_ARRAY ? BPF_MAP_TYPE_ARRAY : BPF_MAP_TYPE_HASH, NULL,
+					bp->key_size, 8, 256, NULL);
+		if (map_fd < 0)
+			return -1;
+	}
+	snprintf(fdref, sizeof(fdref), "map_fd(%d)", map_fd);
+	text = subst(bp->text, fdref);
+	if (bj_asm(text, &insns, &n, NULL)) {
+		free(text);
+		return -1;
+	}
+	free(text);
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, bp->name, "GPL", (const struct bpf_insn *)insns, n, NULL);
+	free(insns);
+	if (prog_fd < 0) {
+		if (map_fd >= 0)
+			close(map_fd);
+		return -1;
+	}
+	for (int r = 0; r < RUNS; r++) {
+		uint8_t out[128];
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = packet, .data_size_in = sizeof(packet), .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = repeat);
+		v[r] = bpf_prog_test_run_opts(prog_fd, &o) ? -1 : (double)o.duration;
+	}
+	close(prog_fd);
+	if (map_fd >= 0)
+		close(map_fd);
+	return bench_median(v, RUNS);
+}
+
+static uint32_t take_all(void *ctx, unsigned worker, const struct bj_xdp_target *t, struct bj_frame *const *f,
+			 uint32_t n)
+{
+	(void)ctx, (void)worker, (void)t, (void)f;
+	return n;
+}
+
+struct mode {
+	const char *name;
+	enum bj_engine engine;
+	enum bj_xdp_exec exec;
+};
+
+static const struct mode modes[] = {
+	{ "interp per-packet", BJ_ENGINE_INTERP, BJ_XDP_EXEC_PER_PACKET },
+	{ "jit per-packet", BJ_ENGINE_JIT, BJ_XDP_EXEC_PER_PACKET },
+	{ "interp rewrite", BJ_ENGINE_INTERP, BJ_XDP_EXEC_REWRITE },
+	{ "jit rewrite", BJ_ENGINE_JIT, BJ_XDP_EXEC_REWRITE },
+	{ "jit native loop", BJ_ENGINE_JIT, BJ_XDP_EXEC_NATIVE_LOOP },
+};
+
+static double bpfjet_ns(const struct bench_prog *bp, const struct mode *m, uint32_t batches)
+{
+	struct bj_helper helpers[8];
+	const struct bj_helper *xh;
+	struct bj_map *map = NULL;
+	struct bj_insn *insns;
+	struct bj_prog *prog;
+	struct bj_batch *b;
+	struct bj_xdp *x;
+	char ref[32], *text;
+	size_t n, nh;
+	double v[RUNS];
+
+	if (bp->map_type && bj_map__create(bp->map_type, bp->key_size, 8, 256, NULL, &map, NULL))
+		return -1;
+	snprintf(ref, sizeof(ref), "0x%" PRIxPTR, (uintptr_t)map);
+	text = subst(bp->text, ref);
+	if (bj_asm(text, &insns, &n, NULL))
+		return -1;
+	free(text);
+	xh = bj_xdp_helpers(&nh);
+	memcpy(helpers, xh, nh * sizeof(*xh));
+	helpers[nh++] = (struct bj_helper){ 1, "bpf_map_lookup_elem", map_lookup };
+	/* Unchecked, as the kernel runs verified programs. */
+	BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = m->engine, .helpers = helpers,
+		.n_helpers = nh, .unchecked = true);
+	if (bj_prog__create(insns, n, &po, &prog, NULL))
+		return -1;
+	free(insns);
+	BJ_OPTS(bj_xdp_opts, xo, .exec = m->exec, .batch_size = BATCH, .redirect = take_all);
+	BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+	if (bj_xdp__create(prog, &xo, &x, NULL) || bj_batch__create(BATCH, &bo, &b))
+		return -1;
+	for (uint32_t i = 0; i < BATCH; i++) {
+		struct bj_frame *f = &b->frames[i];
+
+		memcpy(f->buf + f->data, packet, sizeof(packet));
+		f->data_end = f->data + sizeof(packet);
+	}
+	b->n = BATCH;
+	for (int r = 0; r < RUNS; r++) {
+		uint64_t t0 = bench_now_ns();
+
+		for (uint32_t k = 0; k < batches; k++) {
+			bj_xdp__run_batch(x, 0, b, NULL);
+			bj_xdp__deliver(x, 0, b, NULL, NULL);
+		}
+		v[r] = (double)(bench_now_ns() - t0) / ((double)batches * BATCH);
+	}
+	b->n = 0;
+	bj_batch__destroy(b);
+	bj_xdp__destroy(x);
+	bj_prog__destroy(prog);
+	bj_map__destroy(map);
+	return bench_median(v, RUNS);
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t batches = argc > 1 ? (uint32_t)atoi(argv[1]) : 20000;
+
+	(void)argc;
+	bench_pin();
+	for (size_t p = 0; p < sizeof(progs) / sizeof(progs[0]); p++) {
+		const struct bench_prog *bp = &progs[p];
+		double kernel = kernel_ns(bp, batches * BATCH / 8), ns[5];
+		char name[96];
+
+		for (size_t m = 0; m < 5; m++) {
+			ns[m] = bpfjet_ns(bp, &modes[m], m == 0 || m == 2 ? batches / 8 : batches);
+			snprintf(name, sizeof(name), "xdp %s: %s", bp->name, modes[m].name);
+			if (kernel > 0)
+				bench_result(name, ns[m], "ns/pkt", "kernel BPF_PROG_TEST_RUN", kernel, true);
+			else
+				printf("%-40s %12.3f ns/pkt (kernel BPF not available)\n", name, ns[m]);
+		}
+		snprintf(name, sizeof(name), "xdp %s: jit native loop", bp->name);
+		bench_result(name, ns[4], "ns/pkt", "jit per-packet", ns[1], true);
+		snprintf(name, sizeof(name), "xdp %s: jit rewrite", bp->name);
+		bench_result(name, ns[3], "ns/pkt", "jit per-packet", ns[1], true);
+		snprintf(name, sizeof(name), "xdp %s: interp rewrite", bp->name);
+		bench_result(name, ns[2], "ns/pkt", "interp per-packet", ns[0], true);
+	}
+	bench_reproduce(argv[0]);
+	return 0;
+}

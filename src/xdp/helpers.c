@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The XDP helpers, with Linux's checks and error codes (net/core/filter.c). Frame offsets are the truth;
+ * each helper that moves data, data_end or data_meta updates the frame and then the program's xdp_md.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "maps/map_internal.h"
+#include "xdp/xdp_int.h"
+
+struct bj_frame *bj_xdp_frame_of(struct bj_xdp_worker *w, uint64_t ctx, uint32_t *index)
+{
+	uintptr_t base = (uintptr_t)w->slots;
+	uint64_t off = ctx - base;
+
+	if (ctx < base || off % BJ_XDP_SLOT_SIZE || off / BJ_XDP_SLOT_SIZE >= w->n)
+		return NULL;
+	*index = (uint32_t)(off / BJ_XDP_SLOT_SIZE);
+	return &w->frames[*index];
+}
+
+static struct bj_xdp_worker *worker_of(struct bj_run *run, const char *helper)
+{
+	if (BJ_UNLIKELY(!run->env))
+		bj_run_fault(run, EINVAL, -1, "%s outside an XDP runner: no frame to act on", helper);
+	return run->env;
+}
+
+/* The frame of ctx, or NULL with the run stopped. */
+static struct bj_frame *frame_of(struct bj_run *run, uint64_t ctx, uint32_t *index, const char *helper)
+{
+	struct bj_xdp_worker *w = worker_of(run, helper);
+	struct bj_frame *f;
+
+	if (!w)
+		return NULL;
+	f = bj_xdp_frame_of(w, ctx, index);
+	if (BJ_UNLIKELY(!f))
+		bj_run_fault(run, EINVAL, -1, "%s: r1 (0x%llx) is not the context of this run", helper,
+			     (unsigned long long)ctx);
+	return f;
+}
+
+static void sync_ctx(struct bj_run *run, uint32_t i, const struct bj_frame *f)
+{
+	bj_xdp_slot_sync(&((struct bj_xdp_worker *)run->env)->slots[i], f);
+}
+
+static uint64_t xdp_adjust_head(uint64_t ctx, uint64_t delta, uint64_t r3, uint64_t r4, uint64_t r5,
+				struct bj_run *run)
+{
+	struct bj_frame *f;
+	uint32_t i, metalen;
+	int64_t data;
+
+	(void)r3, (void)r4, (void)r5;
+	if (!(f = frame_of(run, ctx, &i, "bpf_xdp_adjust_head")))
+		return 0;
+	metalen = f->data - f->data_meta;
+	data = (int64_t)f->data + (int32_t)delta;
+	if (data < (int64_t)(BJ_XDP_FRAME_RESERVE + metalen) || data > (int64_t)f->data_end - BJ_XDP_ETH_HLEN)
+		return (uint64_t)-EINVAL;
+	if (metalen)
+		memmove(f->buf + data - metalen, f->buf + f->data_meta, metalen);
+	f->data_meta = (uint32_t)data - metalen;
+	f->data = (uint32_t)data;
+	sync_ctx(run, i, f);
+	return 0;
+}
+
+static uint64_t xdp_adjust_meta(uint64_t ctx, uint64_t delta, uint64_t r3, uint64_t r4, uint64_t r5,
+				struct bj_run *run)
+{
+	struct bj_frame *f;
+	int64_t meta;
+	uint32_t i;
+
+	(void)r3, (void)r4, (void)r5;
+	if (!(f = frame_of(run, ctx, &i, "bpf_xdp_adjust_meta")))
+		return 0;
+	meta = (int64_t)f->data_meta + (int32_t)delta;
+	if (meta < BJ_XDP_FRAME_RESERVE || meta > f->data)
+		return (uint64_t)-EINVAL;
+	/* Since Linux 6.8 the bound is skb_shared_info's u8 meta_len, and the length stays a multiple of 4. */
+	if ((f->data - meta) % 4 || f->data - meta > BJ_XDP_META_MAX)
+		return (uint64_t)-EACCES;
+	f->data_meta = (uint32_t)meta;
+	sync_ctx(run, i, f);
+	return 0;
+}
+
+static uint64_t xdp_adjust_tail(uint64_t ctx, uint64_t delta, uint64_t r3, uint64_t r4, uint64_t r5,
+				struct bj_run *run)
+{
+	int32_t d = (int32_t)delta;
+	struct bj_frame *f;
+	int64_t end;
+	uint32_t i;
+
+	(void)r3, (void)r4, (void)r5;
+	if (!(f = frame_of(run, ctx, &i, "bpf_xdp_adjust_tail")))
+		return 0;
+	end = (int64_t)f->data_end + d;
+	if (end > (int64_t)f->buf_sz - BJ_IO_TAILROOM || end < (int64_t)f->data + BJ_XDP_ETH_HLEN)
+		return (uint64_t)-EINVAL;
+	if (d > 0)
+		memset(f->buf + f->data_end, 0, (size_t)d);
+	f->data_end = (uint32_t)end;
+	sync_ctx(run, i, f);
+	return 0;
+}
+
+static uint64_t xdp_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint64_t r4, uint64_t r5,
+			     struct bj_run *run)
+{
+	struct bj_xdp_worker *w = worker_of(run, "bpf_redirect");
+
+	(void)r3, (void)r4, (void)r5;
+	if (!w)
+		return 0;
+	if (flags)
+		return BJ_XDP_ABORTED;
+	w->pending = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_IFINDEX, .ifindex = (uint32_t)ifindex };
+	return BJ_XDP_REDIRECT;
+}
+
+static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags, uint64_t r4, uint64_t r5,
+				 struct bj_run *run)
+{
+	struct bj_xdp_worker *w = worker_of(run, "bpf_redirect_map");
+	struct bj_map *map = (struct bj_map *)(uintptr_t)map_ptr;
+	uint64_t allowed = 3;
+	void *entry;
+
+	(void)r4, (void)r5;
+	if (!w)
+		return 0;
+	if (!map) {
+		bj_run_fault(run, EINVAL, -1, "bpf_redirect_map: r1 is not a map");
+		return 0;
+	}
+	switch (map->type) {
+	case BJ_MAP_TYPE_DEVMAP:
+	case BJ_MAP_TYPE_DEVMAP_HASH:
+		allowed |= BJ_XDP_F_BROADCAST | BJ_XDP_F_EXCLUDE_INGRESS;
+		break;
+	case BJ_MAP_TYPE_XSKMAP:
+		break;
+	default:
+		bj_run_fault(run, EINVAL, -1, "bpf_redirect_map on a %s map (needs devmap, devmap_hash or xskmap)",
+			     bj_map_type__name(map->type) ? bj_map_type__name(map->type) : "unknown");
+		return 0;
+	}
+	if (flags & ~allowed)
+		return BJ_XDP_ABORTED;
+	if (flags & BJ_XDP_F_BROADCAST) {
+		w->pending = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_MAP, .map = map, .flags = flags };
+		return BJ_XDP_REDIRECT;
+	}
+	entry = map->type == BJ_MAP_TYPE_XSKMAP ? bj_map_xskmap_get(map, (uint32_t)key)
+						 : bj_map_devmap_get(map, (uint32_t)key);
+	if (!entry) {
+		w->pending = (struct bj_xdp_target){ 0 };
+		return flags & 3;
+	}
+	w->pending = (struct bj_xdp_target){
+		.kind = BJ_XDP_TARGET_MAP,
+		.map = map,
+		.key = (uint32_t)key,
+		.flags = flags,
+		.entry = entry,
+		.ifindex = map->type == BJ_MAP_TYPE_XSKMAP ? 0 : *(uint32_t *)entry,
+	};
+	return BJ_XDP_REDIRECT;
+}
+
+uint64_t bj_xdp_capture(uint64_t ctx, uint64_t verdict, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+{
+	struct bj_xdp_worker *w = run->env;
+	uint32_t i;
+
+	(void)r3, (void)r4, (void)r5;
+	if (w && (uint32_t)verdict == BJ_XDP_REDIRECT && bj_xdp_frame_of(w, ctx, &i))
+		w->targets[i] = w->pending;
+	if (w)
+		w->pending.kind = BJ_XDP_TARGET_NONE;
+	return 0;
+}
+
+static const struct bj_helper xdp_helpers[] = {
+	{ BJ_XDP_FN_REDIRECT, "bpf_redirect", xdp_redirect },
+	{ BJ_XDP_FN_XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", xdp_adjust_head },
+	{ BJ_XDP_FN_REDIRECT_MAP, "bpf_redirect_map", xdp_redirect_map },
+	{ BJ_XDP_FN_XDP_ADJUST_META, "bpf_xdp_adjust_meta", xdp_adjust_meta },
+	{ BJ_XDP_FN_XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", xdp_adjust_tail },
+};
+
+const struct bj_helper *bj_xdp_helpers(size_t *n)
+{
+	if (n)
+		*n = BJ_ARRAY_SIZE(xdp_helpers);
+	return xdp_helpers;
+}

@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The XDP runner: contexts, per-packet and batched execution, delivery by verdict, worker threads. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpfjet/dispatcher.h>
+
+#include "common/lowmem.h"
+#include "maps/epoch.h"
+#include "prog/prog_int.h"
+#include "xdp/xdp_int.h"
+
+/* The static call of the common one-program case; a second runner uses the dispatcher or a plain call. */
+BJ_DEFINE_XDP_CALL(bj_xdp_rx);
+
+enum call_kind { CALL_INVOKE, CALL_STATIC, CALL_DISPATCHER, CALL_DIRECT };
+
+/* One batch's counts, kept in plain integers and published to the worker's atomics once per batch. */
+struct counts {
+	uint64_t packets, batches, actions[BJ_XDP_N_ACTIONS], other, faults, busy_ns;
+};
+
+/* Linux's bpf_xdp_get_buff_len, bpf_xdp_load_bytes, bpf_xdp_store_bytes: only for multi-buffer programs. */
+static const int32_t frags_helpers[] = { 76, 189, 190 };
+
+struct bj_xdp {
+	struct bj_prog *prog;
+	enum bj_xdp_exec exec;
+	const char *fallback;
+	char fallback_msg[sizeof(((struct bj_error *)0)->msg)];
+	uint32_t batch_size;
+	unsigned n_workers;
+	bool checked;
+	bool capture;              /* the program uses bpf_redirect*(): targets are tracked per frame */
+	uint64_t budget;
+	enum call_kind call;
+	bj_prog_fn entry;          /* JIT entry of prog */
+	struct bj_dispatcher *dispatcher;
+	struct bj_prog *rewritten; /* REWRITE */
+	struct bj_xdp_loop *loop;  /* NATIVE_LOOP */
+	bj_xdp_redirect_fn redirect;
+	void *redirect_ctx;
+	bool pass_to_tx;
+	_Atomic bool stop;
+	struct bj_xdp_loop_opts loop_opts;
+	struct bj_xdp_worker *workers;
+};
+
+const char *bj_xdp_action__name(uint32_t action)
+{
+	static const char *const names[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT" };
+
+	return action < BJ_XDP_N_ACTIONS ? names[action] : "unknown";
+}
+
+static int worker_init(struct bj_xdp *x, struct bj_xdp_worker *w, unsigned index)
+{
+	size_t cap = x->batch_size;
+
+	w->x = x;
+	w->index = index;
+	w->cap = x->batch_size;
+	w->slots_len = (cap + 1) * sizeof(struct bj_xdp_slot);
+	w->slots = bj_lowmem_alloc(w->slots_len);
+	w->targets = calloc(cap, sizeof(*w->targets));
+	w->out = calloc(cap, sizeof(*w->out));
+	if (!w->slots || !w->targets || !w->out)
+		return -ENOMEM;
+	/* The loop's prefetch of "the next frame" reads one slot past the batch: point it somewhere harmless. */
+	for (size_t i = 0; i <= cap; i++)
+		w->slots[i].md.data = (uint32_t)(uintptr_t)&w->slots[i];
+	bj_prog_run_init(x->prog, &w->run);
+	x->budget = w->run.budget;
+	w->run.worker = index;
+	w->run.env = w;
+	return 0;
+}
+
+static void worker_fini(struct bj_xdp_worker *w)
+{
+	bj_lowmem_free(w->slots, w->slots_len);
+	free(w->targets);
+	free(w->out);
+}
+
+/* The original's helpers (built-in and the embedder's) plus the batch epilogue's capture helper. */
+static int create_rewritten(struct bj_xdp *x, struct bj_error *err)
+{
+	bj_helper_fn const *table = bj_prog_helpers(x->prog);
+	struct bj_helper *helpers = calloc(BJ_HELPER_ID_MAX, sizeof(*helpers));
+	const struct bj_insn *insns;
+	struct bj_insn *rw = NULL;
+	struct bj_run probe;
+	size_t n, rw_n, nh = 0;
+	int ret;
+
+	if (!helpers)
+		return bj_fail(err, ENOMEM, -1, -1, "out of memory");
+	for (uint32_t id = 0; id < BJ_HELPER_ID_MAX; id++)
+		if (table[id])
+			helpers[nh++] = (struct bj_helper){ id, "helper", table[id] };
+	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_CAPTURE, "xdp_capture", bj_xdp_capture };
+	insns = bj_prog__insns(x->prog, &n);
+	ret = bj_xdp_rewrite(insns, n, x->capture, &rw, &rw_n, err);
+	if (!ret) {
+		bj_prog_run_init(x->prog, &probe);
+		BJ_OPTS(bj_prog_opts, po, .name = "xdp_batch", .type = BJ_PROG_TYPE_XDP,
+			.engine = bj_prog__engine(x->prog), .helpers = helpers, .n_helpers = nh,
+			.unchecked = !x->checked, .insn_budget = probe.budget, .user = probe.user);
+		ret = bj_prog__create(rw, rw_n, &po, &x->rewritten, err);
+	}
+	free(rw);
+	free(helpers);
+	return ret;
+}
+
+static int check_single_buffer(const struct bj_xdp *x, struct bj_error *err)
+{
+	const struct bj_insn *insns;
+	size_t n;
+
+	insns = bj_prog__insns(x->prog, &n);
+	for (size_t i = 0; i < BJ_ARRAY_SIZE(frags_helpers); i++)
+		if (bj_xdp_calls_helper(insns, n, frags_helpers[i]))
+			return bj_fail(err, EOPNOTSUPP, -1, -1,
+				       "xdp: the program calls helper %d, for multi-buffer (xdp.frags) frames, which "
+				       "bpfjet does not support: frames are single buffers of at most %u bytes",
+				       frags_helpers[i], BJ_IO_MAX_LINEAR(BJ_IO_FRAME_SIZE));
+	return 0;
+}
+
+/* Resolves AUTO and prepares the batched form; AUTO falls back to per-packet calls with the reason kept. */
+static int choose_exec(struct bj_xdp *x, enum bj_xdp_exec want, struct bj_error *err)
+{
+	bool jit = bj_prog__engine(x->prog) == BJ_ENGINE_JIT;
+	const struct bj_insn *insns;
+	struct bj_error why = { 0 };
+	size_t n;
+	int ret;
+
+	insns = bj_prog__insns(x->prog, &n);
+	/* The JIT-compiled rewrite beat the native loop in bench_xdp on most programs: it is the "JIT loop". */
+	if (want == BJ_XDP_EXEC_AUTO)
+		want = BJ_XDP_EXEC_REWRITE;
+	x->exec = want;
+	if (want == BJ_XDP_EXEC_PER_PACKET)
+		return 0;
+	if (want == BJ_XDP_EXEC_NATIVE_LOOP) {
+		if (!jit)
+			ret = bj_fail(&why, EINVAL, -1, -1, "xdp: the native loop needs a JIT-compiled program");
+		else if (bj_xdp_calls_helper(insns, n, 12))
+			ret = bj_fail(&why, EOPNOTSUPP, -1, -1, "xdp: the program tail calls: one call per frame");
+		else
+			ret = bj_xdp_loop_build((void *)x->entry, x->capture, &x->loop, &why);
+	} else {
+		ret = create_rewritten(x, &why);
+	}
+	if (!ret)
+		return 0;
+	memcpy(x->fallback_msg, why.msg, sizeof(why.msg));
+	x->fallback = x->fallback_msg;
+	x->exec = BJ_XDP_EXEC_PER_PACKET;
+	if (err)
+		*err = why;
+	return ret;
+}
+
+static int choose_call(struct bj_xdp *x, struct bj_dispatcher *d)
+{
+	const struct bj_insn *insns;
+	size_t n;
+
+	insns = bj_prog__insns(x->prog, &n);
+	x->entry = (bj_prog_fn)bj_prog_jit_entry(x->prog);
+	/* bj_prog_invoke follows tail calls; the native entry alone does not. */
+	if (!x->entry || bj_xdp_calls_helper(insns, n, 12)) {
+		x->call = CALL_INVOKE;
+		return 0;
+	}
+	if (d) {
+		int ret = bj_dispatcher__attach(d, x->entry);
+
+		if (ret)
+			return ret;
+		x->dispatcher = d;
+		x->call = CALL_DISPATCHER;
+	} else {
+		x->call = BJ_XDP_CALL_UPDATE(bj_xdp_rx, NULL, x->entry) ? CALL_DIRECT : CALL_STATIC;
+	}
+	return 0;
+}
+
+int bj_xdp__create(struct bj_prog *prog, const struct bj_xdp_opts *opts, struct bj_xdp **out, struct bj_error *err)
+{
+	enum bj_xdp_exec want = BJ_OPTS_GET(opts, exec, BJ_XDP_EXEC_AUTO);
+	struct bj_xdp *x;
+	int ret;
+
+	if (!prog || !out)
+		return bj_fail(err, EINVAL, -1, -1, "bj_xdp__create: missing program or output pointer");
+	if (!BJ_OPTS_VALID(opts, struct bj_xdp_opts))
+		return bj_fail(err, EINVAL, -1, -1, "bj_xdp_opts: unknown non-zero fields (size %zu)", opts->sz);
+	if ((unsigned)want > BJ_XDP_EXEC_NATIVE_LOOP)
+		return bj_fail(err, EINVAL, -1, -1, "bj_xdp_opts: unknown execution mode %d", (int)want);
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return bj_fail(err, ENOMEM, -1, -1, "out of memory");
+	x->prog = prog;
+	x->batch_size = BJ_OPTS_GET(opts, batch_size, 0) ? BJ_OPTS_GET(opts, batch_size, 0) : BJ_IO_BATCH_SIZE;
+	x->n_workers = BJ_OPTS_GET(opts, n_workers, 0) ? BJ_OPTS_GET(opts, n_workers, 0) : 1;
+	x->redirect = BJ_OPTS_GET(opts, redirect, NULL);
+	x->redirect_ctx = BJ_OPTS_GET(opts, redirect_ctx, NULL);
+	x->pass_to_tx = BJ_OPTS_GET(opts, pass_to_tx, false);
+	x->checked = bj_prog_checked(prog);
+	{
+		const struct bj_insn *insns;
+		size_t n;
+
+		insns = bj_prog__insns(prog, &n);
+		x->capture = bj_xdp_calls_helper(insns, n, BJ_XDP_FN_REDIRECT) ||
+			     bj_xdp_calls_helper(insns, n, BJ_XDP_FN_REDIRECT_MAP);
+	}
+	if (x->batch_size > 65536 || x->n_workers > 1024) {
+		ret = bj_fail(err, EINVAL, -1, -1, "bj_xdp_opts: batch size %u or %u workers out of range",
+			      x->batch_size, x->n_workers);
+		free(x);
+		return ret;
+	}
+	ret = check_single_buffer(x, err);
+	if (!ret)
+		ret = choose_call(x, BJ_OPTS_GET(opts, dispatcher, NULL));
+	if (ret) {
+		if (!err || !err->msg[0])
+			bj_fail(err, -ret, -1, -1, "xdp: cannot attach the program to the dispatcher");
+		bj_xdp__destroy(x);
+		return ret;
+	}
+	ret = choose_exec(x, want, err);
+	if (ret && want == BJ_XDP_EXEC_AUTO)
+		ret = 0;
+	if (!ret && !(x->workers = aligned_alloc(64, x->n_workers * sizeof(*x->workers))))
+		ret = bj_fail(err, ENOMEM, -1, -1, "out of memory");
+	if (x->workers) {
+		memset(x->workers, 0, x->n_workers * sizeof(*x->workers));
+		for (unsigned i = 0; i < x->n_workers && !ret; i++)
+			if (worker_init(x, &x->workers[i], i))
+				ret = bj_fail(err, ENOMEM, -1, -1, "xdp: no memory below 4 GiB for %u contexts",
+					      x->batch_size);
+	}
+	if (ret) {
+		bj_xdp__destroy(x);
+		return ret;
+	}
+	*out = x;
+	return 0;
+}
+
+void bj_xdp__destroy(struct bj_xdp *x)
+{
+	if (!x)
+		return;
+	if (x->workers) {
+		bj_xdp__stop(x);
+		bj_xdp__join(x, NULL);
+		for (unsigned i = 0; i < x->n_workers; i++)
+			worker_fini(&x->workers[i]);
+		free(x->workers);
+	}
+	if (x->call == CALL_STATIC)
+		BJ_XDP_CALL_UPDATE(bj_xdp_rx, x->entry, NULL);
+	if (x->call == CALL_DISPATCHER)
+		bj_dispatcher__detach(x->dispatcher, x->entry);
+	bj_xdp_loop_free(x->loop);
+	bj_prog__destroy(x->rewritten);
+	free(x);
+}
+
+enum bj_xdp_exec bj_xdp__exec(const struct bj_xdp *x, const char **fallback_reason)
+{
+	if (fallback_reason)
+		*fallback_reason = x->fallback;
+	return x->exec;
+}
+
+/* ---- running a batch ---- */
+
+static void reset_run(struct bj_run *run, uint64_t budget)
+{
+	run->fault = 0;
+	run->budget = budget;
+	run->tail_prog = NULL;
+	run->tail_calls = 0;
+	run->n_regions = 0;
+}
+
+static inline uint64_t call_one(const struct bj_xdp *x, bj_dispatch_fn dispatch, struct bj_xdp_slot *s,
+				struct bj_run *run)
+{
+	switch (x->call) {
+	case CALL_STATIC:
+		return BJ_XDP_CALL(bj_xdp_rx, s, 0, run);
+	case CALL_DISPATCHER:
+		return dispatch(s, 0, run, x->entry);
+	case CALL_DIRECT:
+		return x->entry(s, 0, run);
+	case CALL_INVOKE:
+		break;
+	}
+	return bj_prog_invoke(x->prog, s, 0, run);
+}
+
+static void run_per_packet(struct bj_xdp *x, struct bj_xdp_worker *w, struct counts *c)
+{
+	bj_dispatch_fn dispatch = NULL;
+	struct bj_run *run = &w->run;
+
+	if (x->call == CALL_DISPATCHER) {
+		bj_dispatcher_read_lock();
+		dispatch = bj_dispatcher__entry(x->dispatcher);
+	}
+	for (uint32_t i = 0; i < w->n; i++) {
+		struct bj_xdp_slot *s = &w->slots[i];
+		struct bj_frame *f = &w->frames[i];
+		uint64_t r0;
+
+		reset_run(run, x->budget);
+		if (x->checked) {
+			bj_run_add_region(run, f->buf, f->buf_sz, true);
+			bj_run_add_region(run, &s->md, sizeof(s->md), false);
+		}
+		w->pending.kind = BJ_XDP_TARGET_NONE;
+		r0 = call_one(x, dispatch, s, run);
+		if (BJ_UNLIKELY(run->fault)) {
+			s->action = BJ_XDP_ABORTED;
+			c->faults++;
+			continue;
+		}
+		s->action = r0;
+		if (x->capture && (uint32_t)r0 == BJ_XDP_REDIRECT)
+			w->targets[i] = w->pending;
+	}
+	if (dispatch)
+		bj_dispatcher_read_unlock();
+}
+
+/* Checked batched runs may touch every frame of the batch and every slot: one region each. */
+static bool add_batch_regions(struct bj_xdp_worker *w, struct bj_run *run)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	struct bj_io *owner = w->frames[0].owner;
+
+	for (uint32_t i = 0; i < w->n; i++) {
+		const struct bj_frame *f = &w->frames[i];
+
+		/* Frames of one owner share one allocation (the batch arena or one umem): the span stays in it. */
+		if (f->owner != owner)
+			return false;
+		if ((uintptr_t)f->buf < lo)
+			lo = (uintptr_t)f->buf;
+		if ((uintptr_t)f->buf + f->buf_sz > hi)
+			hi = (uintptr_t)f->buf + f->buf_sz;
+	}
+	bj_run_add_region(run, (void *)lo, hi - lo, true);
+	bj_run_add_region(run, w->slots, w->n * sizeof(*w->slots), true);
+	return true;
+}
+
+static uint32_t first_unset(const struct bj_xdp_worker *w, uint32_t from)
+{
+	while (from < w->n && w->slots[from].action != BJ_XDP_ACTION_UNSET)
+		from++;
+	return from;
+}
+
+static void run_batched(struct bj_xdp *x, struct bj_xdp_worker *w, struct counts *c)
+{
+	struct bj_run *run = &w->run;
+	uint32_t start = 0;
+
+	if (x->checked) {
+		reset_run(run, 0);
+		if (!add_batch_regions(w, run)) {
+			run_per_packet(x, w, c);
+			return;
+		}
+	}
+	for (uint32_t i = 0; i < w->n; i++)
+		w->slots[i].action = BJ_XDP_ACTION_UNSET;
+	while (start < w->n) {
+		uint32_t left = w->n - start, bad;
+
+		reset_run(run, x->budget * left);
+		w->pending.kind = BJ_XDP_TARGET_NONE;
+		if (x->checked)
+			add_batch_regions(w, run);
+		if (x->loop) {
+			bad = start + (uint32_t)bj_xdp_loop_fn_of(x->loop)(&w->slots[start], left, run);
+		} else {
+			bj_prog_invoke(x->rewritten, &w->slots[start], left, run);
+			bad = first_unset(w, start);
+		}
+		if (!run->fault)
+			break;
+		/* The faulting frame is ABORTED, as its own run would be; the batch goes on after it. */
+		if (bad >= w->n)
+			break;
+		w->slots[bad].action = BJ_XDP_ABORTED;
+		w->targets[bad].kind = BJ_XDP_TARGET_NONE;
+		c->faults++;
+		start = bad + 1;
+	}
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void add(_Atomic uint64_t *ctr, uint64_t v)
+{
+	if (v)
+		atomic_fetch_add_explicit(ctr, v, memory_order_relaxed);
+}
+
+static void publish(struct bj_xdp_worker *w, const struct counts *c)
+{
+	add(&w->stats.packets, c->packets);
+	add(&w->stats.batches, c->batches);
+	for (int a = 0; a < BJ_XDP_N_ACTIONS; a++)
+		add(&w->stats.actions[a], c->actions[a]);
+	add(&w->stats.other, c->other);
+	add(&w->stats.faults, c->faults);
+	add(&w->stats.busy_ns, c->busy_ns);
+}
+
+/* Points the slots at the frames; false when a frame lies above 4 GiB. */
+static bool prepare_slots(struct bj_xdp_worker *w, uint32_t base, uint32_t *bad)
+{
+	for (uint32_t i = 0; i < w->n; i++) {
+		const struct bj_frame *f = &w->frames[i];
+		struct bj_xdp_slot *s = &w->slots[i];
+
+		if (BJ_UNLIKELY(!bj_lowmem_fits(f->buf, f->buf_sz))) {
+			*bad = base + i;
+			return false;
+		}
+		bj_xdp_slot_sync(s, f);
+		s->md.ingress_ifindex = f->ingress_ifindex;
+		s->md.rx_queue_index = f->rx_queue_index;
+		s->md.egress_ifindex = 0;
+	}
+	return true;
+}
+
+static int run_chunk(struct bj_xdp *x, struct bj_xdp_worker *w, struct bj_frame *frames, uint32_t n, uint32_t base,
+		     struct counts *c, struct bj_error *err)
+{
+	uint32_t bad;
+
+	w->frames = frames;
+	w->n = n;
+	if (!prepare_slots(w, base, &bad)) {
+		w->n = 0;
+		return bj_fail(err, EINVAL, bad, -1,
+			       "xdp: frame %u lies above 4 GiB: its xdp_md cannot hold the pointers (create the batch "
+			       "with below_4g)", bad);
+	}
+	if (x->capture)
+		memset(w->targets, 0, n * sizeof(*w->targets));
+	if (x->exec == BJ_XDP_EXEC_PER_PACKET)
+		run_per_packet(x, w, c);
+	else
+		run_batched(x, w, c);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t a = (uint32_t)w->slots[i].action;
+
+		frames[i].action = a;
+		if (a < BJ_XDP_N_ACTIONS)
+			c->actions[a]++;
+		else
+			c->other++;
+	}
+	c->packets += n;
+	return 0;
+}
+
+int bj_xdp__run_batch(struct bj_xdp *x, unsigned worker, struct bj_batch *b, struct bj_error *err)
+{
+	struct counts c = { 0 };
+	struct bj_xdp_worker *w;
+	uint64_t t0;
+	int ret = 0;
+
+	if (!x || !b || worker >= x->n_workers)
+		return bj_fail(err, EINVAL, -1, -1, "bj_xdp__run_batch: missing runner or batch, or worker %u of %u",
+			       worker, x ? x->n_workers : 0);
+	w = &x->workers[worker];
+	t0 = mono_ns();
+	/* Bigger batches than the runner's contexts run in chunks; the last chunk's targets stay readable. */
+	for (uint32_t done = 0; done < b->n && !ret; done += w->cap) {
+		uint32_t n = b->n - done < w->cap ? b->n - done : w->cap;
+
+		ret = run_chunk(x, w, &b->frames[done], n, done, &c, err);
+	}
+	c.busy_ns = mono_ns() - t0;
+	c.batches = 1;
+	publish(w, &c);
+	return ret;
+}
+
+const struct bj_xdp_target *bj_xdp__target(const struct bj_xdp *x, unsigned worker, uint32_t i)
+{
+	static const struct bj_xdp_target none = { 0 };
+	const struct bj_xdp_worker *w;
+
+	if (!x || worker >= x->n_workers)
+		return &none;
+	w = &x->workers[worker];
+	if (i >= w->n || (uint32_t)w->slots[i].action != BJ_XDP_REDIRECT)
+		return &none;
+	return &w->targets[i];
+}
+
+/* ---- delivery ---- */
+
+static bool same_target(const struct bj_xdp_target *a, const struct bj_xdp_target *b)
+{
+	return a->kind == b->kind && a->ifindex == b->ifindex && a->map == b->map && a->key == b->key &&
+	       a->flags == b->flags && a->entry == b->entry;
+}
+
+static void deliver_redirects(struct bj_xdp *x, struct bj_xdp_worker *w, uint32_t *redirected, uint32_t *errors)
+{
+	/* Bulk per target; each pass takes the first unhandled target's frames (few targets per batch). */
+	uint32_t left = 0;
+
+	for (uint32_t i = 0; i < w->n; i++)
+		if (w->frames[i].action == BJ_XDP_REDIRECT)
+			w->out[left++] = &w->frames[i];
+	while (left) {
+		const struct bj_xdp_target *t = &w->targets[w->out[0] - w->frames];
+		struct bj_frame *group[64];
+		uint32_t m = 0, keep = 0, taken = 0;
+
+		for (uint32_t j = 0; j < left; j++) {
+			struct bj_frame *f = w->out[j];
+
+			if (m < BJ_ARRAY_SIZE(group) && same_target(&w->targets[f - w->frames], t))
+				group[m++] = f;
+			else
+				w->out[keep++] = f;
+		}
+		if (t->kind != BJ_XDP_TARGET_NONE && x->redirect)
+			taken = x->redirect(x->redirect_ctx, w->index, t, group, m);
+		*redirected += taken;
+		*errors += m - taken;
+		left = keep;
+	}
+}
+
+int bj_xdp__deliver(struct bj_xdp *x, unsigned worker, struct bj_batch *b, struct bj_io *io, struct bj_error *err)
+{
+	uint32_t k = 0, redirected = 0, redirect_errors = 0, tx_errors = 0;
+	struct bj_xdp_worker *w;
+	int ret = 0;
+
+	if (!x || !b || worker >= x->n_workers)
+		return bj_fail(err, EINVAL, -1, -1, "bj_xdp__deliver: missing runner or batch, or bad worker");
+	w = &x->workers[worker];
+	if (b->n > w->cap || (b->n && w->frames != b->frames))
+		return bj_fail(err, EINVAL, -1, -1, "bj_xdp__deliver: the batch is not the worker's last one");
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint32_t a = b->frames[i].action;
+
+		if (a == BJ_XDP_TX || (x->pass_to_tx && a == BJ_XDP_PASS))
+			w->out[k++] = &b->frames[i];
+	}
+	if (k) {
+		int sent = io ? bj_io__tx(io, w->out, k, err) : 0;
+
+		if (sent < 0)
+			ret = sent;
+		sent = sent < 0 ? 0 : sent;
+		add(&w->stats.tx, (uint64_t)sent);
+		tx_errors = k - (uint32_t)sent;
+		if (io)
+			bj_io__flush(io);
+	}
+	deliver_redirects(x, w, &redirected, &redirect_errors);
+	add(&w->stats.tx_errors, tx_errors);
+	add(&w->stats.redirected, redirected);
+	add(&w->stats.redirect_errors, redirect_errors);
+	return ret;
+}
+
+/* ---- statistics ---- */
+
+int bj_xdp__stats(struct bj_xdp *x, struct bj_xdp_stats *st)
+{
+	struct bj_xdp_stats all = { .sz = sizeof(all) };
+
+	if (!x || !st || st->sz < sizeof(size_t))
+		return -EINVAL;
+	for (unsigned i = 0; i < x->n_workers; i++) {
+		struct bj_xdp_counters *c = &x->workers[i].stats;
+
+		all.packets += atomic_load_explicit(&c->packets, memory_order_relaxed);
+		all.batches += atomic_load_explicit(&c->batches, memory_order_relaxed);
+		for (int a = 0; a < BJ_XDP_N_ACTIONS; a++)
+			all.actions[a] += atomic_load_explicit(&c->actions[a], memory_order_relaxed);
+		all.other += atomic_load_explicit(&c->other, memory_order_relaxed);
+		all.faults += atomic_load_explicit(&c->faults, memory_order_relaxed);
+		all.tx += atomic_load_explicit(&c->tx, memory_order_relaxed);
+		all.tx_errors += atomic_load_explicit(&c->tx_errors, memory_order_relaxed);
+		all.redirected += atomic_load_explicit(&c->redirected, memory_order_relaxed);
+		all.redirect_errors += atomic_load_explicit(&c->redirect_errors, memory_order_relaxed);
+		all.busy_ns += atomic_load_explicit(&c->busy_ns, memory_order_relaxed);
+	}
+	memcpy((char *)st + sizeof(size_t), (char *)&all + sizeof(size_t),
+	       (st->sz < sizeof(all) ? st->sz : sizeof(all)) - sizeof(size_t));
+	return 0;
+}
+
+void bj_xdp__reset_stats(struct bj_xdp *x)
+{
+	if (!x)
+		return;
+	for (unsigned i = 0; i < x->n_workers; i++) {
+		struct bj_xdp_counters *c = &x->workers[i].stats;
+		_Atomic uint64_t *v = (_Atomic uint64_t *)c;
+
+		for (size_t j = 0; j < sizeof(*c) / sizeof(*v); j++)
+			atomic_store_explicit(&v[j], 0, memory_order_relaxed);
+	}
+}
+
+/* ---- the receive loop and its threads ---- */
+
+int bj_xdp__run_io(struct bj_xdp *x, unsigned worker, struct bj_io *io, const struct bj_xdp_loop_opts *opts,
+		   struct bj_error *err)
+{
+	uint64_t duration_ms = BJ_OPTS_GET(opts, duration_ms, 0), max = BJ_OPTS_GET(opts, max_packets, 0);
+	uint64_t end = duration_ms ? mono_ns() + duration_ms * 1000000ull : 0, seen = 0;
+	bool deliver = !BJ_OPTS_GET(opts, no_delivery, false);
+	struct bj_batch *b;
+	int ret;
+
+	if (!x || !io || worker >= x->n_workers)
+		return bj_fail(err, EINVAL, -1, -1, "bj_xdp__run_io: missing runner or io, or bad worker");
+	if (!BJ_OPTS_VALID(opts, struct bj_xdp_loop_opts))
+		return bj_fail(err, EINVAL, -1, -1, "bj_xdp_loop_opts: unknown non-zero fields");
+	BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+	ret = bj_batch__create(x->batch_size, &bo, &b);
+	if (ret)
+		return bj_fail(err, -ret, -1, -1, "xdp: no memory below 4 GiB for a batch of %u frames", x->batch_size);
+	while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
+		ret = bj_io__rx(io, b, err);
+		if (ret == -ENODATA) {
+			ret = 0;
+			break;
+		}
+		if (ret < 0)
+			break;
+		if (ret > 0) {
+			bj_epoch_enter();
+			ret = bj_xdp__run_batch(x, worker, b, err);
+			if (!ret && deliver)
+				ret = bj_xdp__deliver(x, worker, b, io, err);
+			bj_epoch_exit();
+			if (ret)
+				break;
+			seen += b->n;
+		}
+		if ((max && seen >= max) || (end && mono_ns() >= end))
+			break;
+	}
+	bj_batch__destroy(b);
+	return ret;
+}
+
+static void *worker_main(void *arg)
+{
+	struct bj_xdp_worker *w = arg;
+
+	w->ret = bj_xdp__run_io(w->x, w->index, w->io, &w->x->loop_opts, &w->err);
+	return NULL;
+}
+
+int bj_xdp__start(struct bj_xdp *x, struct bj_io *const *ios, unsigned n, const struct bj_xdp_loop_opts *opts)
+{
+	if (!x || !ios || !n || n > x->n_workers || !BJ_OPTS_VALID(opts, struct bj_xdp_loop_opts))
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (x->workers[i].started)
+			return -EBUSY;
+	x->loop_opts = (struct bj_xdp_loop_opts){ .sz = sizeof(x->loop_opts),
+						  .duration_ms = BJ_OPTS_GET(opts, duration_ms, 0),
+						  .max_packets = BJ_OPTS_GET(opts, max_packets, 0),
+						  .no_delivery = BJ_OPTS_GET(opts, no_delivery, false) };
+	atomic_store(&x->stop, false);
+	for (unsigned i = 0; i < n; i++) {
+		struct bj_xdp_worker *w = &x->workers[i];
+		int ret;
+
+		w->io = ios[i];
+		w->ret = 0;
+		ret = pthread_create(&w->thread, NULL, worker_main, w);
+		if (ret) {
+			bj_xdp__stop(x);
+			bj_xdp__join(x, NULL);
+			return -ret;
+		}
+		w->started = true;
+	}
+	return 0;
+}
+
+void bj_xdp__stop(struct bj_xdp *x)
+{
+	if (x)
+		atomic_store(&x->stop, true);
+}
+
+int bj_xdp__join(struct bj_xdp *x, struct bj_error *err)
+{
+	int first = 0;
+
+	if (!x)
+		return -EINVAL;
+	for (unsigned i = 0; i < x->n_workers; i++) {
+		struct bj_xdp_worker *w = &x->workers[i];
+
+		if (!w->started)
+			continue;
+		pthread_join(w->thread, NULL);
+		w->started = false;
+		if (w->ret && !first) {
+			first = w->ret;
+			if (err)
+				*err = w->err;
+		}
+	}
+	return first;
+}
