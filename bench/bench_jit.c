@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Claim: the JIT runs compute programs within 1.3x of the same C compiled natively (geometric mean), and no
- * slower than the kernel's JIT. Each program of bench/jit/ is timed three ways in the same run: native -O2,
- * the bpfjet JIT (unchecked), and the kernel's JIT through BPF_PROG_TEST_RUN (skipped when the kernel refuses).
+ * slower than the kernel's JIT. Each program of bench/jit/ is timed four ways in the same run: native -O2,
+ * the bpfjet JIT and interpreter (both unchecked), and the kernel's JIT through BPF_PROG_TEST_RUN (skipped
+ * when the kernel refuses).
  * Also reports the JIT's compile time per instruction.
  */
 #include "bench.h"
@@ -13,6 +14,7 @@
 #include <inttypes.h>
 #include <math.h>
 
+#include "interp/interp.h"
 #include "isa/isa.h"
 #include "jit/jit.h"
 
@@ -66,19 +68,22 @@ static double time_trial(call_fn fn, void *arg, uint64_t reps, uint64_t *result)
 	return (double)(bench_now_ns() - t0) / (double)reps;
 }
 
-/* Native and JIT trials alternate, so that both see the same machine (frequency, neighbours). */
-static void time_pair(call_fn a, void *arg_a, call_fn b, void *arg_b, double *ns_a, double *ns_b, uint64_t *res_a,
-		      uint64_t *res_b)
-{
-	double sa[TRIALS], sb[TRIALS];
-	uint64_t reps_a = calibrate(a, arg_a), reps_b = calibrate(b, arg_b);
+#define N_ENGINES 3
 
-	for (int t = 0; t < TRIALS; t++) {
-		sa[t] = time_trial(a, arg_a, reps_a, res_a);
-		sb[t] = time_trial(b, arg_b, reps_b, res_b);
-	}
-	*ns_a = bench_median(sa, TRIALS);
-	*ns_b = bench_median(sb, TRIALS);
+/* Trials of the engines alternate, so that all see the same machine (frequency, neighbours). */
+static void time_engines(const call_fn fn[N_ENGINES], void *const arg[N_ENGINES], double ns[N_ENGINES],
+			 uint64_t res[N_ENGINES])
+{
+	double samples[N_ENGINES][TRIALS];
+	uint64_t reps[N_ENGINES];
+
+	for (int e = 0; e < N_ENGINES; e++)
+		reps[e] = calibrate(fn[e], arg[e]);
+	for (int t = 0; t < TRIALS; t++)
+		for (int e = 0; e < N_ENGINES; e++)
+			samples[e][t] = time_trial(fn[e], arg[e], reps[e], &res[e]);
+	for (int e = 0; e < N_ENGINES; e++)
+		ns[e] = bench_median(samples[e], TRIALS);
 }
 
 static int (*volatile native_fn)(void *);
@@ -98,6 +103,18 @@ static uint64_t call_jit(void *arg)
 {
 	struct jit_arg *a = arg;
 	return (uint32_t)a->entry(a->data, sizeof(a->data), &a->run);
+}
+
+struct interp_arg {
+	struct bj_interp *ip;
+	struct bj_run run;
+	uint8_t data[64];
+};
+
+static uint64_t call_interp(void *arg)
+{
+	struct interp_arg *a = arg;
+	return (uint32_t)bj_interp_run(a->ip, a->data, sizeof(a->data), &a->run);
 }
 
 /* Mean ns per run reported by the kernel, median over TRIALS; -1 when the kernel cannot run it. */
@@ -143,7 +160,7 @@ static double compile_ns_per_insn(const struct bj_insn *insns, size_t n)
 }
 
 struct totals {
-	double log_vs_native, log_vs_kernel, compile;
+	double log_vs_native, log_vs_kernel, log_interp_vs_native, compile;
 	int n, n_kernel, slower_than_kernel;
 };
 
@@ -152,7 +169,8 @@ static int bench_one(const struct bench_prog *p, struct totals *tot)
 	char path[1024], name[96];
 	struct bj_error err = { 0 };
 	struct bj_jit_code *code;
-	uint64_t r_native, r_jit, r_kernel = 0;
+	uint64_t r_native, r_jit, r_interp, r_kernel = 0;
+	struct bj_interp *ip = NULL;
 
 	snprintf(path, sizeof(path), "%s/%s.bpf.o", BENCH_JIT_DIR, p->name);
 	struct bpf_object *obj = bpf_object__open_file(path, NULL);
@@ -166,31 +184,45 @@ static int bench_one(const struct bench_prog *p, struct totals *tot)
 	struct bj_insn *copy = malloc(n * sizeof(*copy));
 	memcpy(copy, insns, n * sizeof(*copy));
 
-	if (bj_insns_validate(copy, n, &err) || bj_jit_compile(copy, n, NULL, NULL, &code, &err)) {
+	if (bj_insns_validate(copy, n, &err) || bj_jit_compile(copy, n, NULL, NULL, &code, &err) ||
+	    bj_interp_create(copy, n, NULL, false, &ip, &err)) {
 		printf("%s: %s (insn %ld)\n", p->name, err.msg, err.insn);
 		free(copy);
 		bpf_object__close(obj);
 		return 1;
 	}
 	static struct jit_arg arg;
+	static struct interp_arg iarg;
 
 	memset(&arg, 0, sizeof(arg));
+	memset(&iarg, 0, sizeof(iarg));
 	arg.entry = bj_jit_code_entry(code);
+	iarg.ip = ip;
 	native_fn = p->native;
-	double native_ns, jit_ns;
-	time_pair(call_native, NULL, call_jit, &arg, &native_ns, &jit_ns, &r_native, &r_jit);
+	const call_fn fns[N_ENGINES] = { call_native, call_jit, call_interp };
+	void *const args[N_ENGINES] = { NULL, &arg, &iarg };
+	double ns[N_ENGINES];
+	uint64_t res[N_ENGINES];
+	time_engines(fns, args, ns, res);
+	double native_ns = ns[0], jit_ns = ns[1], interp_ns = ns[2];
+	r_native = res[0];
+	r_jit = res[1];
+	r_interp = res[2];
 	double compile = compile_ns_per_insn(copy, n);
 	double kernel_ns = time_kernel(obj, prog, &r_kernel);
 
 	printf("%s: %zu insns, result 0x%" PRIx64 ", JIT compile %.1f ns/insn\n", p->name, n, r_jit, compile);
-	if (r_native != r_jit || (kernel_ns >= 0 && r_kernel != r_jit)) {
-		printf("%s: results differ: native 0x%" PRIx64 " jit 0x%" PRIx64 " kernel 0x%" PRIx64 "\n", p->name,
-		       r_native, r_jit, r_kernel);
+	if (r_native != r_jit || r_interp != r_jit || (kernel_ns >= 0 && r_kernel != r_jit)) {
+		printf("%s: results differ: native 0x%" PRIx64 " jit 0x%" PRIx64 " interp 0x%" PRIx64 " kernel 0x%" PRIx64
+		       "\n", p->name, r_native, r_jit, r_interp, r_kernel);
 		return 1;
 	}
 	snprintf(name, sizeof(name), "jit_%s_vs_native", p->name);
 	bench_result(name, jit_ns, "ns", "native -O2", native_ns, true);
 	tot->log_vs_native += log(jit_ns / native_ns);
+	snprintf(name, sizeof(name), "interp_%s_vs_native", p->name);
+	bench_result(name, interp_ns, "ns", "native -O2", native_ns, true);
+	tot->log_interp_vs_native += log(interp_ns / native_ns);
 	if (kernel_ns >= 0) {
 		snprintf(name, sizeof(name), "jit_%s_vs_kernel", p->name);
 		bench_result(name, jit_ns, "ns", "kernel JIT", kernel_ns, true);
@@ -201,6 +233,7 @@ static int bench_one(const struct bench_prog *p, struct totals *tot)
 	tot->compile += compile;
 	tot->n++;
 	bj_jit_code_free(code);
+	bj_interp_free(ip);
 	free(copy);
 	bpf_object__close(obj);
 	return 0;
@@ -220,6 +253,7 @@ int main(int argc, char **argv)
 		double g = exp(tot.log_vs_native / tot.n);
 		printf("geomean JIT time / native time: %.3fx (goal <= 1.3x)\n", g);
 		bench_result("jit_geomean_vs_native", g, "x", "native = 1", 1.0, true);
+		printf("geomean interpreter time / native time: %.3fx\n", exp(tot.log_interp_vs_native / tot.n));
 		if (tot.n_kernel)
 			printf("geomean JIT time / kernel JIT time: %.3fx; slower than the kernel on %d of %d\n",
 			       exp(tot.log_vs_kernel / tot.n_kernel), tot.slower_than_kernel, tot.n_kernel);

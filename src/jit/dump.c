@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Disassembly of a JIT image with capstone, for `disasm --jit` and tests. */
+#include <bpfjet/asm.h>
 #include <capstone/capstone.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +27,17 @@ static int dump_range(csh cs, const uint8_t *image, size_t from, size_t to, FILE
 	return 0;
 }
 
+/* `; insn 12: add %r0, 1`: the BPF instruction the code below it comes from. */
+static void dump_insn_header(const struct bj_insn *insns, size_t n, size_t i, FILE *out)
+{
+	BJ_OPTS(bj_disasm_opts, opts);
+	char text[128];
+
+	if (bj_disasm_insn(insns, n, i, &opts, text, sizeof(text)) < 0)
+		snprintf(text, sizeof(text), "code 0x%02x", insns[i].code);
+	fprintf(out, "; insn %zu: %s\n", i, text);
+}
+
 int bj_jit_code_dump(const struct bj_jit_code *code, const struct bj_insn *insns, FILE *out)
 {
 	size_t len, n;
@@ -46,8 +58,7 @@ int bj_jit_code_dump(const struct bj_jit_code *code, const struct bj_insn *insns
 		if (i == n)
 			fprintf(out, "; fault exits and checks\n");
 		else if (i == 0 || insns[i - 1].code != BJ_LDDW)
-			fprintf(out, "; insn %zu: code 0x%02x dst r%u src r%u off %d imm %d\n", i, insns[i].code,
-				insns[i].dst, insns[i].src, insns[i].off, insns[i].imm);
+			dump_insn_header(insns, n, i, out);
 	}
 	cs_close(&cs);
 	return ret;

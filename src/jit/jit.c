@@ -15,7 +15,6 @@
 
 #define JIT_MAX_PASSES 64
 #define JIT_MAX_PROLOGUE_BYTES 128
-#define BPF_FUNC_TAIL_CALL 12
 
 struct bj_jit_code {
 	struct bj_codemem mem;
@@ -45,8 +44,6 @@ static int check_call(const struct bj_insn *in, size_t i, bj_helper_fn const *he
 {
 	if (in->src == BPF_PSEUDO_KFUNC_CALL)
 		return bj_fail(err, EOPNOTSUPP, (long)i, -1, "kfunc call at insn %zu is not supported", i);
-	if (in->imm == BPF_FUNC_TAIL_CALL)
-		return bj_fail(err, EOPNOTSUPP, (long)i, -1, "tail call (helper 12) at insn %zu is not supported by the JIT", i);
 	if (in->imm < 0 || in->imm >= BJ_HELPER_ID_MAX || !helpers || !helpers[in->imm])
 		return bj_fail(err, EINVAL, (long)i, -1, "call to unknown helper %d at insn %zu", in->imm, i);
 	return 0;
@@ -220,7 +217,6 @@ static int make_code(struct bj_jit_code **out, size_t n, bj_helper_fn const *hel
 	}
 	if (helpers)
 		memcpy(code->callx_table, helpers, BJ_HELPER_ID_MAX * sizeof(*helpers));
-	code->callx_table[BPF_FUNC_TAIL_CALL] = NULL;
 	*out = code;
 	return 0;
 }

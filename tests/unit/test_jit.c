@@ -33,7 +33,19 @@ static uint64_t helper_faults(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4
 	return 0;
 }
 
-static bj_helper_fn helpers[BJ_HELPER_ID_MAX] = { [5] = helper_identity, [7] = helper_faults };
+/* bpf_tail_call as the runtime implements it: r3 = 0 names a program (any non-NULL pointer will do here). */
+static uint64_t helper_tail_call(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+{
+	(void)r1, (void)r2, (void)r4, (void)r5;
+	if (r3 != 0)
+		return (uint64_t)-ENOENT;
+	run->tail_prog = (const struct bj_prog *)run;
+	run->tail_calls++;
+	return 0;
+}
+
+static bj_helper_fn helpers[BJ_HELPER_ID_MAX] = { [5] = helper_identity, [7] = helper_faults,
+						  [12] = helper_tail_call };
 
 /* --- running --- */
 
@@ -414,6 +426,51 @@ static void test_readonly_region(void **state)
 	bj_jit_code_free(code);
 }
 
+/* --- tail calls --- */
+
+struct tail_case {
+	const char *name;
+	struct bj_insn prog[16];
+	size_t n;
+	bool taken;
+	uint64_t r0; /* when not taken */
+};
+
+#define TAIL(r3) MOV64K(3, r3), I(BPF_JMP | BPF_CALL, 0, 0, 0, 12)
+#define CALLX_TAIL(r3) MOV64K(3, r3), MOV64K(8, 12), I(BJ_CALLX, 8, 0, 0, 0)
+
+static const struct tail_case tail_cases[] = {
+	{ "taken: the code after the call never runs", { MOV64K(6, 1), TAIL(0), MOV64K(0, 99), EXIT }, 5, true, 0 },
+	{ "taken in a subprogram: every frame unwinds",
+	  { MOV64K(6, 1), CALL_LOCAL(2), MOV64K(0, 99), EXIT, MOV64K(7, 3), TAIL(0), MOV64K(0, 98), EXIT }, 8, true, 0 },
+	{ "taken through callx", { CALLX_TAIL(0), MOV64K(0, 99), EXIT }, 5, true, 0 },
+	{ "failed: the program goes on", { TAIL(1), I(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, 3), EXIT }, 4, false,
+	  (uint64_t)-ENOENT + 3 },
+};
+
+static void test_tail_call_unwinds(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(tail_cases); i++) {
+		for (int mode = 0; mode < 3; mode++) {
+			const struct tail_case *t = &tail_cases[i];
+			struct bj_jit_opts opts = { .checked = mode == 1, .blind = mode == 2 };
+			struct bj_jit_code *code;
+			struct bj_error err = { 0 };
+			struct bj_run run = { .budget = BJ_DEFAULT_INSN_BUDGET };
+
+			if (bj_jit_compile(t->prog, t->n, helpers, &opts, &code, &err))
+				fail_msg("%s: %s", t->name, err.msg);
+			uint64_t r0 = bj_jit_code_entry(code)(NULL, 0, &run);
+			bj_jit_code_free(code);
+			if (run.fault || (run.tail_prog != NULL) != t->taken || run.tail_calls != t->taken ||
+			    (!t->taken && r0 != t->r0) || (t->taken && (r0 == 99 || r0 == 98)))
+				fail_msg("%s (mode %d): r0 %" PRIu64 ", tail_prog %p, fault %d", t->name, mode, r0,
+					 (const void *)run.tail_prog, run.fault);
+		}
+	}
+}
+
 /* --- compile-time errors --- */
 
 struct reject_case {
@@ -427,7 +484,6 @@ struct reject_case {
 };
 
 static const struct reject_case rejects[] = {
-	{ "tail call", { I(BPF_JMP | BPF_CALL, 0, 0, 0, 12), EXIT }, 2, { 0 }, -EOPNOTSUPP, 0, "tail call" },
 	{ "unknown helper", { I(BPF_JMP | BPF_CALL, 0, 0, 0, 300), EXIT }, 2, { 0 }, -EINVAL, 0, "unknown helper 300" },
 	{ "jump out of a subprogram", { CALL_LOCAL(1), EXIT, I(BPF_JMP | BPF_JA, 0, 0, -3, 0), EXIT }, 4, { 0 }, -EINVAL,
 	  2, "leaves its subprogram" },
@@ -569,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_checked_faults),
 		cmocka_unit_test(test_recursion_depth),
 		cmocka_unit_test(test_readonly_region),
+		cmocka_unit_test(test_tail_call_unwinds),
 		cmocka_unit_test(test_compile_rejects),
 		cmocka_unit_test(test_out_of_memory),
 		cmocka_unit_test(test_write_xor_execute),

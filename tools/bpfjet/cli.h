@@ -23,7 +23,7 @@ struct cli_command {
 #define CLI_OBJECT_USAGE "object show OBJ.o | object dump xlated OBJ.o [--prog NAME]"
 #define CLI_COMMANDS(X) X(version, "version") \
 	X(asm, "asm FILE.s|FILE.data -o FILE.bin") \
-	X(disasm, "disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels]") \
+	X(disasm, "disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels] [--jit [--checked]]") \
 	X(prog, "prog run FILE.bin [--engine interp|jit] [--data-in F] [--data-out F] [--repeat N] [--json] [--unchecked]") \
 	X(object, CLI_OBJECT_USAGE) \
 	X(map, "map dump|lookup|update|delete PIN ...") \

@@ -7,8 +7,36 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jit/jit.h"
 
-#define DISASM_USAGE "usage: bpfjet disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels]"
+#define DISASM_USAGE "usage: bpfjet disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels] [--jit [--checked]]"
+
+/* Helper calls compile against this stub: the listing shows where a call goes, not which helper it is. */
+static uint64_t helper_stub(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+{
+	(void)r1, (void)r2, (void)r3, (void)r4, (void)r5, (void)run;
+	return 0;
+}
+
+/* The program compiled by the JIT (unchecked unless asked), as capstone disassembly under each instruction. */
+static int disasm_jit(const char *path, const struct bj_insn *prog, size_t n, bool checked)
+{
+	static bj_helper_fn stubs[BJ_HELPER_ID_MAX];
+	struct bj_jit_opts opts = { .checked = checked };
+	struct bj_error err = { 0 };
+	struct bj_jit_code *code;
+	int ret;
+
+	for (size_t i = 0; i < BJ_HELPER_ID_MAX; i++)
+		stubs[i] = helper_stub;
+	if ((ret = bj_insns_validate(prog, n, &err)) || (ret = bj_jit_compile(prog, n, stubs, &opts, &code, &err)))
+		return cli_fail("disasm", path, "insn %ld: %s", err.insn, err.msg);
+	ret = bj_jit_code_dump(code, prog, stdout);
+	bj_jit_code_free(code);
+	if (ret == -EOPNOTSUPP)
+		return cli_fail("disasm", path, "built without capstone: no machine code listing");
+	return ret ? cli_fail("disasm", path, "capstone could not decode part of the image") : 0;
+}
 
 static void decode_le(const uint8_t b[8], struct bj_insn *in)
 {
@@ -23,6 +51,7 @@ int cmd_disasm(int argc, char **argv)
 {
 	BJ_OPTS(bj_disasm_opts, opts);
 	const char *path = NULL;
+	bool jit = false, checked = false;
 	struct bj_insn *prog;
 	uint8_t *data;
 	size_t len, n;
@@ -38,6 +67,10 @@ int cmd_disasm(int argc, char **argv)
 			opts.opcodes = true;
 		else if (!strcmp(argv[i], "--labels"))
 			opts.labels = true;
+		else if (!strcmp(argv[i], "--jit"))
+			jit = true;
+		else if (!strcmp(argv[i], "--checked"))
+			checked = true;
 		else if (argv[i][0] == '-' && argv[i][1])
 			return cli_fail("disasm", argv[i], "unknown option (" DISASM_USAGE ")");
 		else if (!path)
@@ -62,6 +95,11 @@ int cmd_disasm(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		decode_le(data + 8 * i, &prog[i]);
 	free(data);
+	if (jit) {
+		ret = disasm_jit(path, prog, n, checked);
+		free(prog);
+		return ret;
+	}
 	ret = bj_disasm(prog, n, &opts, &text);
 	free(prog);
 	if (ret)

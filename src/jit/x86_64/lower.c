@@ -100,12 +100,20 @@ static void emit_budget(struct jit_ctx *c, size_t insn, uint32_t cost)
 	emit_fault_unless(c, CC_AE, JIT_FAULT_BUDGET, insn);
 }
 
-/* cmp dword [r12 + fault], 0; jne unwind: a helper may stop the run */
-static void emit_helper_fault_check(struct jit_ctx *c)
+/*
+ * cmp dword [r12 + fault], 0; jne unwind: a helper may stop the run. After a call that may be a tail call,
+ * also cmp qword [r12 + tail_prog], 0; jne unwind: the caller goes on with run->tail_prog.
+ */
+static void emit_helper_fault_check(struct jit_ctx *c, bool may_tail_call)
 {
 	static const uint8_t op83 = 0x83;
 
 	emit_rm_mem(c, &op83, 1, false, 7, RUN, RUN_OFF(fault), false, 0);
+	emit1(c, 0);
+	emit_jcc_to(c, CC_NE, c->labels[LBL_UNWIND]);
+	if (!may_tail_call)
+		return;
+	emit_rm_mem(c, &op83, 1, true, 7, RUN, RUN_OFF(tail_prog), false, 0);
 	emit1(c, 0);
 	emit_jcc_to(c, CC_NE, c->labels[LBL_UNWIND]);
 }
@@ -623,7 +631,7 @@ static void lower_call_helper(struct jit_ctx *c, size_t i)
 
 	emit_mov_rr(c, true, R9, RUN); /* mov r9, r12: the sixth argument */
 	emit_call_abs(c, (uintptr_t)c->helpers[in->imm]);
-	emit_helper_fault_check(c);
+	emit_helper_fault_check(c, in->imm == BJ_FUNC_TAIL_CALL);
 }
 
 static void lower_callx(struct jit_ctx *c, size_t i)
@@ -639,7 +647,7 @@ static void lower_callx(struct jit_ctx *c, size_t i)
 	emit_fault_unless(c, CC_NE, JIT_FAULT_HELPER, i);
 	emit_mov_rr(c, true, R9, RUN);                                /* mov r9, r12 */
 	emit_bytes(c, "\x41\xff\xd2", 3);                             /* call r10 */
-	emit_helper_fault_check(c);
+	emit_helper_fault_check(c, c->callx_table[BJ_FUNC_TAIL_CALL] != NULL);
 }
 
 static void emit_main_epilogue(struct jit_ctx *c)

@@ -36,6 +36,9 @@ enum jit_label {
 	LBL_COUNT,
 };
 
+/* bpf_tail_call: after it, code unwinds when run->tail_prog is set. */
+#define BJ_FUNC_TAIL_CALL 12
+
 /* Fault kinds passed to bj_jit_fault in ecx. */
 enum jit_fault_kind {
 	JIT_FAULT_BUDGET = 1,
