@@ -35,12 +35,6 @@ struct bj_program;
 struct bj_map_spec;
 struct btf;
 
-enum bj_attach {
-	BJ_ATTACH_NONE = 0,
-	BJ_ATTACH_XDP_DEVMAP, /* XDP program run on egress from a devmap (may read egress_ifindex) */
-	BJ_ATTACH_XDP_CPUMAP,
-};
-
 /* Where a map spec comes from. */
 enum bj_map_origin {
 	BJ_MAP_ORIGIN_BTF = 0, /* a BTF-defined map in .maps */

@@ -7,6 +7,9 @@
 #include <stdbool.h>
 
 struct bj_prog;
+struct bj_map;
+struct bj_helper_proto;
+struct bj_line_info;
 /* One run of a program; helpers receive it as their sixth argument. */
 struct bj_run;
 
@@ -29,6 +32,18 @@ enum bj_prog_type {
 	BJ_PROG_TYPE_XDP,          /* r1 = struct xdp_md */
 	BJ_PROG_TYPE_SOCKET_FILTER,/* r1 = struct __sk_buff */
 	BJ_PROG_TYPE_SCHED_CLS,    /* r1 = struct __sk_buff (tc) */
+};
+
+enum bj_attach {
+	BJ_ATTACH_NONE = 0,
+	BJ_ATTACH_XDP_DEVMAP, /* XDP program run on egress from a devmap (may read egress_ifindex) */
+	BJ_ATTACH_XDP_CPUMAP,
+};
+
+/* What the loader is allowed, as Linux distinguishes a privileged loader (CAP_BPF/root) from others. */
+enum bj_verifier_policy {
+	BJ_VERIFIER_PRIVILEGED = 0, /* what Linux allows root: e.g. reads of padding in a stack-built map key */
+	BJ_VERIFIER_STRICT,         /* Linux's unprivileged rules: no uninitialised stack reads, no pointer leaks */
 };
 
 enum bj_engine {
@@ -56,6 +71,33 @@ struct bj_prog_opts {
 	bool blind;
 	/* The embedder's pointer, handed to helpers through bj_run__user(). */
 	void *user;
+	/*
+	 * Maps the program refers to (a reference is taken on each): ld_imm64 src 1/5 hold an index into this
+	 * table, src 2/6 an index and an offset in the next imm (include/bpfjet/verifier.h). They are resolved
+	 * into the maps' addresses after verification.
+	 */
+	struct bj_map *const *maps;
+	size_t n_maps;
+	/*
+	 * Verification (include/bpfjet/verifier.h) runs by default and a verified program runs without
+	 * runtime checks. `unverified` skips it and the program runs in checked mode; `unchecked` (trusted
+	 * code) skips both. A BJ_PROG_TYPE_MEM program is verified only when mem_size says how large its
+	 * buffer is (runs then need at least that much data); without it, it runs checked.
+	 */
+	bool unverified;
+	uint32_t mem_size;
+	enum bj_verifier_policy policy;
+	/* Prototypes of the extra helpers, for the verifier. */
+	const struct bj_helper_proto *protos;
+	size_t n_protos;
+	/* The verifier's log (see bj_verifier_opts): level, buffer, and source lines to print in it. */
+	uint32_t log_level;
+	char *log_buf;
+	size_t log_size;
+	const struct bj_line_info *line_info;
+	size_t n_line_info;
+	/* XDP programs run from a devmap may read egress_ifindex. */
+	enum bj_attach attach;
 };
 
 /* Validates and copies the instructions; prepares the chosen engine (pre-decoding or JIT compilation). */
