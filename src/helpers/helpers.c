@@ -240,7 +240,8 @@ static uint64_t csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64
 	uint32_t fs = (uint32_t)from_size, ts = (uint32_t)to_size, ret = (uint32_t)seed;
 
 	(void)run;
-	/* Linux (since 6.13): csum(to) - csum(from), folded to 16 bits so that every architecture agrees. */
+	/* Linux (since 6.13): csum(to) - csum(from), folded to 16 bits so that every architecture agrees (the
+	 * seed alone too, when both sizes are 0). */
 	if (fs && ts)
 		ret = bj_csum_sub(bj_csum_partial((const void *)(uintptr_t)to, ts, ret),
 				  bj_csum_partial((const void *)(uintptr_t)from, fs, 0));
@@ -248,8 +249,6 @@ static uint64_t csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64
 		ret = bj_csum_partial((const void *)(uintptr_t)to, ts, ret);
 	else if (fs)
 		ret = ~bj_csum_partial((const void *)(uintptr_t)from, fs, ~ret);
-	else
-		return ret;
 	return bj_csum_from32to16(ret);
 }
 

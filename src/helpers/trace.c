@@ -16,8 +16,10 @@
 #include "helpers/helpers_int.h"
 
 #define TRACE_MAX_ARGS 3
-/* A %s argument is read up to this many bytes (the message cannot hold more anyway). */
-#define TRACE_MAX_STR 1024
+/* A %s argument is read up to this many bytes: Linux copies strings into a 512-byte argument buffer. */
+#define TRACE_MAX_STR 511
+/* Wider than the message buffer is pointless; Linux's buffer is 1024 bytes too. */
+#define TRACE_MAX_WIDTH 1023
 
 struct spec {
 	char flags[8];
@@ -40,7 +42,7 @@ static int parse_spec(const char *fmt, size_t len, size_t *i, struct spec *sp)
 	if (k < len && fmt[k] >= '1' && fmt[k] <= '9') {
 		while (k < len && isdigit((unsigned char)fmt[k])) {
 			sp->width = sp->width * 10 + (unsigned)(fmt[k] - '0');
-			if (sp->width > TRACE_MAX_STR)
+			if (sp->width > TRACE_MAX_WIDTH)
 				return -EINVAL;
 			k++;
 		}
