@@ -357,7 +357,7 @@ int bj_jit_check(struct bj_run *run, uintptr_t addr, uint32_t packed)
 	long insn = (long)(packed >> 5);
 	bool read_only = false;
 
-	if (addr >= run->jit_stack_lo && addr <= run->jit_stack_hi - size)
+	if (addr >= run->stack_lo && addr <= run->stack_hi - size)
 		return 0;
 	for (unsigned i = 0; i < run->n_regions && i < BJ_MAX_REGIONS; i++) {
 		const struct bj_region *r = &run->regions[i];
@@ -406,7 +406,7 @@ static uint64_t jit_callback(struct bj_run *run, const struct bj_callback_hook *
 			     (unsigned long long)fn);
 		return 0;
 	}
-	if (fp - BJ_STACK_SIZE <= run->jit_stack_lo) {
+	if (fp - BJ_STACK_SIZE <= run->stack_lo) {
 		bj_run_fault(run, E2BIG, -1, "callback: call depth exceeds the limit of %d frames", BJ_MAX_CALL_DEPTH);
 		return 0;
 	}

@@ -27,6 +27,9 @@ struct bj_prog {
 	bj_jit_entry jit_entry;
 	bj_trace_fn trace;
 	void *trace_ctx;
+	/* The maps of bj_prog_opts.maps, which helpers in checked runs accept (a copy of the table). */
+	struct bj_map **run_maps;
+	size_t n_run_maps;
 	bj_helper_fn helpers[BJ_HELPER_ID_MAX];
 };
 
@@ -71,6 +74,20 @@ static int fill_helpers(struct bj_prog *prog, const struct bj_helper *helpers, s
 				       h->name ? h->name : "unnamed");
 		prog->helpers[h->id] = h->fn;
 	}
+	return 0;
+}
+
+static int copy_run_maps(struct bj_prog *prog, struct bj_map *const *maps, size_t n, struct bj_error *err)
+{
+	if (!n)
+		return 0;
+	if (!maps)
+		return bj_fail(err, EINVAL, -1, -1, "bj_prog_opts: n_maps is %zu but maps is NULL", n);
+	prog->run_maps = malloc(n * sizeof(*maps));
+	if (!prog->run_maps)
+		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu maps", n);
+	memcpy(prog->run_maps, maps, n * sizeof(*maps));
+	prog->n_run_maps = n;
 	return 0;
 }
 
@@ -125,10 +142,20 @@ static int prepare_engine(struct bj_prog *prog, struct bj_error *err)
 	return bj_fail(err, EINVAL, -1, -1, "unknown engine %d", (int)prog->engine);
 }
 
+static void run_set_prog(const struct bj_prog *prog, struct bj_run *run)
+{
+	run->checked = prog->checked;
+	run->maps = prog->run_maps;
+	run->n_maps = prog->n_run_maps;
+}
+
 uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struct bj_run *run)
 {
 	for (;;) {
-		uint64_t r0 = prog->jit_entry ? prog->jit_entry(r1, r2, run) : bj_interp_run(prog->interp, r1, r2, run);
+		uint64_t r0;
+
+		run_set_prog(prog, run);
+		r0 = prog->jit_entry ? prog->jit_entry(r1, r2, run) : bj_interp_run(prog->interp, r1, r2, run);
 
 		if (BJ_LIKELY(!run->tail_prog) || run->fault)
 			return r0;
@@ -154,7 +181,9 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 	prog->trace_ctx = BJ_OPTS_GET(opts, trace_ctx, NULL);
 	if ((unsigned)prog->type > BJ_PROG_TYPE_SCHED_CLS)
 		return bj_fail(err, EINVAL, -1, -1, "unknown program type %d", (int)prog->type);
-	ret = fill_builtin_helpers(prog, err);
+	ret = copy_run_maps(prog, BJ_OPTS_GET(opts, maps, NULL), BJ_OPTS_GET(opts, n_maps, 0), err);
+	if (!ret)
+		ret = fill_builtin_helpers(prog, err);
 	if (!ret)
 		ret = fill_helpers(prog, BJ_OPTS_GET(opts, helpers, NULL), BJ_OPTS_GET(opts, n_helpers, 0), err);
 	if (ret)
@@ -203,6 +232,7 @@ void bj_prog__destroy(struct bj_prog *prog)
 		return;
 	bj_interp_free(prog->interp);
 	bj_jit_code_free(prog->jit);
+	free(prog->run_maps);
 	free(prog->insns);
 	free(prog);
 }
@@ -241,6 +271,7 @@ void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 	run->user = prog->user;
 	run->trace = prog->trace;
 	run->trace_ctx = prog->trace_ctx;
+	run_set_prog(prog, run);
 }
 
 static uint64_t now_ns(void)

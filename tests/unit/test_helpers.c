@@ -61,6 +61,8 @@ static char *text(const char *fmt, ...)
 struct extra {
 	const struct bj_helper *helpers;
 	size_t n_helpers;
+	struct bj_map *const *maps;
+	size_t n_maps;
 	bj_trace_fn trace;
 	void *trace_ctx;
 };
@@ -78,6 +80,8 @@ static struct bj_prog *build_opts(const char *src, const struct mode *m, const s
 		o.n_helpers = x->n_helpers;
 		o.trace = x->trace;
 		o.trace_ctx = x->trace_ctx;
+		o.maps = x->maps;
+		o.n_maps = x->n_maps;
 	}
 	if (bj_asm(src, &insns, &n, &err))
 		fail_msg("asm: %s (line %ld)\n%s", err.msg, err.offset, src);
@@ -92,6 +96,14 @@ static struct bj_prog *build(const char *src, const struct mode *m)
 	return build_opts(src, m, NULL);
 }
 
+/* With the maps that checked runs may name. */
+static struct bj_prog *build_maps(const char *src, const struct mode *m, struct bj_map *const *maps, size_t n)
+{
+	struct extra x = { .maps = maps, .n_maps = n };
+
+	return build_opts(src, m, &x);
+}
+
 /* Runs once on no data; returns the run's result (0 or -errno) and r0. */
 static int exec(struct bj_prog *p, uint64_t *r0, struct bj_error *err)
 {
@@ -99,6 +111,17 @@ static int exec(struct bj_prog *p, uint64_t *r0, struct bj_error *err)
 	int ret = bj_prog__exec(p, NULL, 0, r0, err ? err : &e);
 
 	return ret;
+}
+
+/* Runs once on mem (a region of checked runs); stops the test if the run is stopped. */
+static uint64_t exec_mem_ok(struct bj_prog *p, const struct mode *m, void *mem, size_t len)
+{
+	struct bj_error err = { 0 };
+	uint64_t r0 = 0;
+
+	if (bj_prog__exec(p, mem, len, &r0, &err))
+		fail_msg("%s: run stopped: %s (insn %ld)", m->name, err.msg, err.insn);
+	return r0;
 }
 
 static uint64_t exec_ok(struct bj_prog *p, const struct mode *m)
@@ -230,14 +253,39 @@ static void test_array_lookup_update(void **state)
 
 	(void)state;
 	assert_int_equal(bj_map__update_elem(map, &key, &v, BJ_ANY), 0);
-	FOR_MODES(m, unchecked_modes) {
-		struct bj_prog *p = build(src, m);
+	FOR_MODES(m, modes) {
+		struct bj_prog *p = build_maps(src, m, &map, 1);
 
 		assert_int_equal(exec_ok(p, m), v + 1);
 		assert_int_equal(bj_map__lookup_elem(map, &key, &v), 0);
 		bj_prog__destroy(p);
 	}
-	assert_int_equal(v, 43);
+	assert_int_equal(v, 41 + BJ_ARRAY_SIZE(modes));
+	/* a checked run may not name a map the program was not created with */
+	{
+		struct bj_prog *p = build(src, &modes[0]);
+		struct bj_error err = { 0 };
+		uint64_t r0;
+
+		assert_int_equal(exec(p, &r0, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "bpf_map_lookup_elem: r1"));
+		bj_prog__destroy(p);
+	}
+	/* nor hand a helper memory that is not the run's */
+	FOR_MODES(m, modes) {
+		char *wild = text("lddw %%r1, 0x%" PRIxPTR "\n mov %%r2, 4096\n call 1\n exit\n", (uintptr_t)map);
+		struct bj_prog *p = build_maps(wild, m, &map, 1);
+		struct bj_error err = { 0 };
+		uint64_t r0;
+
+		if (m->checked) {
+			assert_int_equal(exec(p, &r0, &err), -EFAULT);
+			assert_non_null(strstr(err.msg, "key [0x1000, +4) is outside the memory of the run"));
+			assert_int_equal(err.insn, 3);
+		}
+		bj_prog__destroy(p);
+		free(wild);
+	}
 	free(src);
 	bj_map__destroy(map);
 }
@@ -252,8 +300,8 @@ static void test_hash_delete(void **state)
 	uint64_t v = 1;
 
 	(void)state;
-	FOR_MODES(m, unchecked_modes) {
-		struct bj_prog *p = build(src, m);
+	FOR_MODES(m, modes) {
+		struct bj_prog *p = build_maps(src, m, &map, 1);
 
 		assert_int_equal(bj_map__update_elem(map, &key, &v, BJ_ANY), 0);
 		/* first delete 0, second -ENOENT (its low 32 bits land in the upper half) */
@@ -277,8 +325,8 @@ static void test_percpu_slot(void **state)
 	int fault;
 
 	(void)state;
-	FOR_MODES(m, unchecked_modes) {
-		struct bj_prog *p = build(src, m);
+	FOR_MODES(m, modes) {
+		struct bj_prog *p = build_maps(src, m, &map, 1);
 
 		memset(slots, 0, sizeof(slots));
 		assert_int_equal(bj_map__update_elem(map, &key, slots, BJ_ANY), 0);
@@ -313,10 +361,18 @@ static void test_map_in_map(void **state)
 	(void)state;
 	assert_int_equal(bj_map__update_elem(inner, &zero, &v, BJ_ANY), 0);
 	assert_int_equal(bj_map__set_inner(outer, &key, inner, BJ_ANY), 0);
-	FOR_MODES(m, unchecked_modes) {
-		struct bj_prog *p = build(src, m);
+	FOR_MODES(m, modes) {
+		struct bj_prog *p = build_maps(src, m, &outer, 1);
+		struct bj_error err = { 0 };
+		uint64_t r0 = 0;
 
-		assert_int_equal(exec_ok(p, m), v);
+		/* checked runs accept only the program's own maps: not the inner map a lookup gave */
+		if (m->checked) {
+			assert_int_equal(exec(p, &r0, &err), -EINVAL);
+			assert_non_null(strstr(err.msg, "not one of the program's maps"));
+		} else {
+			assert_int_equal(exec_ok(p, m), v);
+		}
 		bj_prog__destroy(p);
 	}
 	free(src);
@@ -339,9 +395,11 @@ static void test_queue(void **state)
 			 " mov %%r1, %%r6\n mov %%r2, %%r10\n add %%r2, -16\n call 88\n and %%r0, 255\n lsh %%r0, 24\n"
 			 " or %%r0, %%r7\n exit\n", (uintptr_t)q);
 
+	struct extra x = { .maps = &q, .n_maps = 1 };
+
 	(void)state;
 	FOR_MODES(m, modes) {
-		struct bj_prog *p = build(src, m);
+		struct bj_prog *p = build_opts(src, m, &x);
 
 		assert_int_equal(exec_ok(p, m), 7 | 7 << 8 | 8 << 16 | (uint64_t)(uint8_t)-ENOENT << 24);
 		bj_prog__destroy(p);
@@ -393,9 +451,11 @@ static void test_tail_call_chain(void **state)
 	char *a = text("mov %%r6, %%r1\n lddw %%r2, 0x%" PRIxPTR "\n mov %%r3, 1\n call 12\n mov %%r0, 1\n exit\n",
 		       (uintptr_t)pa);
 
+	struct extra x = { .maps = &pa, .n_maps = 1 };
+
 	(void)state;
 	FOR_MODES(m, modes) {
-		struct bj_prog *pa_prog = build(a, m), *pb = build("mov %r0, %r1\n add %r0, 77\n exit\n", m);
+		struct bj_prog *pa_prog = build_opts(a, m, &x), *pb = build("mov %r0, %r1\n add %r0, 77\n exit\n", m);
 		uint64_t r0 = 0;
 
 		assert_int_equal(bj_map__set_prog(pa, 1, pb), 0);
@@ -447,8 +507,8 @@ static void test_ringbuf(void **state)
 	char *bogus = text("lddw %%r1, 0x%" PRIxPTR "\n mov %%r2, 0\n call 132\n exit\n", (uintptr_t)rb);
 
 	(void)state;
-	FOR_MODES(m, unchecked_modes) {
-		struct bj_prog *p = build(src, m), *b = build(bogus, m);
+	FOR_MODES(m, modes) {
+		struct bj_prog *p = build_maps(src, m, &rb, 1), *b = build_maps(bogus, m, &rb, 1);
 		struct bj_ring_buffer *ring = NULL;
 		struct records recs = { 0 };
 		struct bj_error err = { 0 };
@@ -505,8 +565,8 @@ static void test_spin_lock_threads(void **state)
 	const uint32_t per_thread = 20000;
 
 	(void)state;
-	FOR_MODES(m, unchecked_modes) {
-		struct bj_prog *p = build(src, m);
+	FOR_MODES(m, modes) {
+		struct bj_prog *p = build_maps(src, m, &map, 1);
 		struct lock_job jobs[2] = { { p, per_thread, -1 }, { p, per_thread, -1 } };
 		pthread_t t[2];
 		uint64_t value[2] = { 0 };
@@ -585,15 +645,17 @@ static const struct trace_case trace_cases[] = {
 	{ "no NUL", { 0 }, NULL, 1 },
 };
 
+/* The format is copied to mem, the run's memory; string arguments should point into mem too. */
 static void run_trace(const struct mode *m, const char *fmt, uint32_t size, const uint64_t a[3], struct sink *s,
-		      uint64_t *r0)
+		      uint64_t *r0, char *mem, size_t len)
 {
 	char *src = text("lddw %%r1, 0x%" PRIxPTR "\n mov %%r2, %u\n lddw %%r3, 0x%" PRIx64 "\n lddw %%r4, 0x%" PRIx64
-			 "\n lddw %%r5, 0x%" PRIx64 "\n call 6\n exit\n", (uintptr_t)fmt, size, a[0], a[1], a[2]);
+			 "\n lddw %%r5, 0x%" PRIx64 "\n call 6\n exit\n", (uintptr_t)mem, size, a[0], a[1], a[2]);
 	struct extra x = { .trace = collect, .trace_ctx = s };
 	struct bj_prog *p = build_opts(src, m, &x);
 
-	*r0 = exec_ok(p, m);
+	memcpy(mem, fmt, size);
+	*r0 = exec_mem_ok(p, m, mem, len);
 	bj_prog__destroy(p);
 	free(src);
 }
@@ -605,9 +667,10 @@ static void test_trace_printk(void **state)
 		for (size_t i = 0; i < BJ_ARRAY_SIZE(trace_cases); i++) {
 			const struct trace_case *c = &trace_cases[i];
 			struct sink s = { .len = 0 };
+			char mem[64];
 			uint64_t r0;
 
-			run_trace(m, c->fmt, (uint32_t)(strlen(c->fmt) + 1 - (size_t)c->cut), c->a, &s, &r0);
+			run_trace(m, c->fmt, (uint32_t)(strlen(c->fmt) + 1 - (size_t)c->cut), c->a, &s, &r0, mem, sizeof(mem));
 			if (!c->out) {
 				if (r0 != (uint64_t)-EINVAL || s.calls)
 					fail_msg("%s: '%s' gave %" PRId64 " with %u messages, want -EINVAL", m->name, c->fmt,
@@ -624,31 +687,38 @@ static void test_trace_printk(void **state)
 static void test_trace_printk_strings(void **state)
 {
 	const char *fmt = "[%s] [%7s] [%s]", *wide = "%600s%600s";
-	char big[1500];
+	static char mem[2048];
+	char *hello = mem + 64, *ab = mem + 80, *big = mem + 128;
 
 	(void)state;
-	memset(big, 'x', sizeof(big) - 1);
-	big[sizeof(big) - 1] = 0;
 	FOR_MODES(m, modes) {
-		const uint64_t a[3] = { (uintptr_t)trace_str, (uintptr_t)"ab", 0 };
+		const uint64_t a[3] = { (uintptr_t)hello, (uintptr_t)ab, 0 };
 		const uint64_t b[3] = { (uintptr_t)big, 0, 0 };
-		const uint64_t c[3] = { (uintptr_t)"ab", (uintptr_t)"cd", 0 };
-		struct sink s = { .len = 0 }, t = { .len = 0 }, u = { .len = 0 };
+		const uint64_t c[3] = { (uintptr_t)ab, (uintptr_t)ab, 0 };
+		const uint64_t outside[3] = { (uintptr_t)trace_str, 0, 0 };
+		struct sink s = { .len = 0 }, t = { .len = 0 }, u = { .len = 0 }, v = { .len = 0 };
 		uint64_t r0;
 
-		run_trace(m, fmt, (uint32_t)strlen(fmt) + 1, a, &s, &r0);
+		memset(mem, 0, sizeof(mem));
+		strcpy(hello, trace_str);
+		strcpy(ab, "ab");
+		memset(big, 'x', 1500);
+		run_trace(m, fmt, (uint32_t)strlen(fmt) + 1, a, &s, &r0, mem, sizeof(mem));
 		assert_string_equal(s.buf, "[hello] [     ab] []");
 		assert_int_equal(r0, strlen(s.buf));
 		/* a string argument is read up to 511 bytes, as Linux copies it into its 512-byte argument buffer */
-		run_trace(m, "%s", 3, b, &t, &r0);
+		run_trace(m, "%s", 3, b, &t, &r0, mem, sizeof(mem));
 		assert_int_equal(r0, 511);
 		assert_int_equal(t.len, 511);
 		/* a message longer than the buffer is cut; the return value is its whole length */
-		run_trace(m, wide, (uint32_t)strlen(wide) + 1, c, &u, &r0);
+		run_trace(m, wide, (uint32_t)strlen(wide) + 1, c, &u, &r0, mem, sizeof(mem));
 		assert_int_equal(r0, 1200);
 		assert_int_equal(u.len, BJ_TRACE_PRINTK_MAX - 1);
 		assert_int_equal(u.buf[597], ' ');
 		assert_int_equal(u.buf[598], 'a');
+		/* checked runs read strings only inside their memory; outside it, Linux too prints nothing */
+		run_trace(m, "%s", 3, outside, &v, &r0, mem, 64);
+		assert_string_equal(v.buf, m->checked ? "" : trace_str);
 	}
 }
 
@@ -683,22 +753,29 @@ static void test_csum_diff_known(void **state)
 	FOR_MODES(m, modes) {
 		for (size_t i = 0; i < BJ_ARRAY_SIZE(csum_cases); i++) {
 			const struct csum_case *c = &csum_cases[i];
+			uint8_t mem[32];
 			char *src = text("lddw %%r1, 0x%" PRIxPTR "\n mov %%r2, %u\n lddw %%r3, 0x%" PRIxPTR "\n mov %%r4, %u\n"
-					 " mov32 %%r5, %d\n call 28\n exit\n", (uintptr_t)c->from, c->from_size,
-					 (uintptr_t)c->to, c->to_size, (int32_t)c->seed);
+					 " mov32 %%r5, %d\n call 28\n exit\n", (uintptr_t)mem, c->from_size,
+					 (uintptr_t)(mem + 16), c->to_size, (int32_t)c->seed);
 			struct bj_prog *p = build(src, m);
-			uint64_t r0 = exec_ok(p, m);
+			uint64_t r0;
+
+			memcpy(mem, c->from, 16);
+			memcpy(mem + 16, c->to, 16);
+			r0 = exec_mem_ok(p, m, mem, sizeof(mem));
 
 			if (r0 != c->want)
 				fail_msg("%s: case %zu: 0x%" PRIx64 ", want 0x%" PRIx64, m->name, i, r0, c->want);
 			bj_prog__destroy(p);
 			free(src);
 		}
+		uint8_t hdr[20];
 		char *src = text("mov %%r1, 0\n mov %%r2, 0\n lddw %%r3, 0x%" PRIxPTR "\n mov %%r4, 20\n mov %%r5, 0\n"
-				 " call 28\n xor %%r0, 0xffff\n be16 %%r0\n exit\n", (uintptr_t)ip);
+				 " call 28\n xor %%r0, 0xffff\n be16 %%r0\n exit\n", (uintptr_t)hdr);
 		struct bj_prog *p = build(src, m);
 
-		assert_int_equal(exec_ok(p, m), 0xb861);
+		memcpy(hdr, ip, sizeof(hdr));
+		assert_int_equal(exec_mem_ok(p, m, hdr, sizeof(hdr)), 0xb861);
 		bj_prog__destroy(p);
 		free(src);
 	}
@@ -732,13 +809,13 @@ static int kernel_csum_prog(uint32_t from, uint32_t to, uint32_t seed)
 	return bpf_prog_load(BPF_PROG_TYPE_XDP, "csum", "GPL", (const struct bpf_insn *)insns, BJ_ARRAY_SIZE(insns), &lo);
 }
 
-static uint64_t bj_csum(const struct mode *m, const uint8_t *data, uint32_t from, uint32_t to, uint32_t seed)
+static uint64_t bj_csum(const struct mode *m, uint8_t *data, uint32_t from, uint32_t to, uint32_t seed)
 {
 	char *src = text("lddw %%r1, 0x%" PRIxPTR "\n mov %%r2, %u\n lddw %%r3, 0x%" PRIxPTR "\n mov %%r4, %u\n"
 			 " mov32 %%r5, %d\n call 28\n exit\n", (uintptr_t)data, from, (uintptr_t)(data + from), to,
 			 (int32_t)seed);
 	struct bj_prog *p = build(src, m);
-	uint64_t r0 = exec_ok(p, m);
+	uint64_t r0 = exec_mem_ok(p, m, data, from + to);
 
 	bj_prog__destroy(p);
 	free(src);
@@ -946,8 +1023,8 @@ static void test_for_each_hash(void **state)
 		char *sum = for_each_prog(map, sum_values, 0), *d = for_each_prog(map, del, 0);
 		char *s = for_each_prog(map, stop, 0), *bad = for_each_prog(map, stop, 1);
 
-		FOR_MODES(m, unchecked_modes) {
-			struct bj_prog *ps = build(sum, m), *pd = build(d, m), *pstop = build(s, m), *pbad = build(bad, m);
+		FOR_MODES(m, modes) {
+			struct bj_prog *ps = build_maps(sum, m, &map, 1), *pd = build_maps(d, m, &map, 1), *pstop = build_maps(s, m, &map, 1), *pbad = build_maps(bad, m, &map, 1);
 			uint32_t key;
 
 			for (key = 1; key <= 10; key++) {
@@ -991,8 +1068,8 @@ static void test_for_each_array(void **state)
 		if (key < 3)
 			assert_int_equal(bj_map__update_elem(pc, &key, slots, BJ_ANY), 0);
 	}
-	FOR_MODES(m, unchecked_modes) {
-		struct bj_prog *pa = build(a, m), *pp = build(p, m);
+	FOR_MODES(m, modes) {
+		struct bj_prog *pa = build_maps(a, m, &arr, 1), *pp = build_maps(p, m, &pc, 1);
 		int fault;
 
 		assert_int_equal(exec_ok(pa, m), 6ull << 32 | (0 * 1 + 1 * 2 + 2 * 3 + 3 * 4 + 4 * 5 + 5 * 6));
