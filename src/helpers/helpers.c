@@ -391,6 +391,15 @@ static uint64_t ringbuf_discard(uint64_t sample, uint64_t flags, uint64_t r3, ui
 	return 0;
 }
 
+void bj_helpers_run_end(struct bj_run *run)
+{
+	while (run->n_reserved) {
+		struct bj_rb_reserved *r = &run->reserved[--run->n_reserved];
+
+		bj_ringbuf_commit(r->map, r->sample, BJ_RB_NO_WAKEUP, true);
+	}
+}
+
 static uint64_t ringbuf_query(uint64_t r1, uint64_t flags, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
 {
 	struct bj_map *map = map_arg(run, r1, "bpf_ringbuf_query");

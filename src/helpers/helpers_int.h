@@ -14,6 +14,9 @@ uint16_t bj_csum_from32to16(uint32_t sum);
 
 struct bj_run;
 
+/* Discards the ring buffer records a run still holds (a run that stopped before submitting them). */
+void bj_helpers_run_end(struct bj_run *run);
+
 /*
  * Formats a bpf_trace_printk message into out (cap bytes, NUL-terminated, cut if need be). Returns the
  * length the whole message has, or -EINVAL for a format Linux refuses. In checked runs a %s string is

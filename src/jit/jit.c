@@ -30,6 +30,7 @@ struct bj_jit_code {
 	uint32_t *cb_offsets;
 	size_t n_cb;
 	jit_callback_entry cb_entry;
+	bool checked;
 };
 
 static uint64_t jit_callback(struct bj_run *run, const struct bj_callback_hook *hook, uint64_t fn,
@@ -308,6 +309,7 @@ int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const hel
 		ret = bj_fail(err, ENOMEM, -1, -1, "JIT: out of memory");
 	if (!ret) {
 		code->cb_entry = (jit_callback_entry)(c.base + c.labels[LBL_CALLBACK]);
+		code->checked = c.checked;
 		memcpy(code->offsets, s.addrs, n * sizeof(*code->offsets));
 		*out = code;
 		code = NULL;
@@ -408,6 +410,12 @@ static uint64_t jit_callback(struct bj_run *run, const struct bj_callback_hook *
 	}
 	if (fp - BJ_STACK_SIZE <= run->stack_lo) {
 		bj_run_fault(run, E2BIG, -1, "callback: call depth exceeds the limit of %d frames", BJ_MAX_CALL_DEPTH);
+		return 0;
+	}
+	/* Checked code counts only backward jumps and calls: a callback without either still costs one. */
+	if (code->checked && run->budget-- == 0) {
+		run->budget = 0;
+		bj_run_fault(run, ETIME, -1, "instruction budget exhausted in a callback");
 		return 0;
 	}
 	r0 = code->cb_entry(run, fn, args, fp);

@@ -10,6 +10,7 @@
 #include "interp/interp.h"
 #include "jit/jit.h"
 #include "isa/isa.h"
+#include "helpers/helpers_int.h"
 #include "maps/epoch.h"
 #include "prog/prog_int.h"
 
@@ -157,8 +158,12 @@ uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struc
 		run_set_prog(prog, run);
 		r0 = prog->jit_entry ? prog->jit_entry(r1, r2, run) : bj_interp_run(prog->interp, r1, r2, run);
 
-		if (BJ_LIKELY(!run->tail_prog) || run->fault)
+		if (BJ_LIKELY(!run->tail_prog) || run->fault) {
+			/* Linux's verifier makes programs release their records; a stopped run did not. */
+			if (BJ_UNLIKELY(run->n_reserved))
+				bj_helpers_run_end(run);
 			return r0;
+		}
 		prog = run->tail_prog;
 		run->tail_prog = NULL;
 	}

@@ -994,6 +994,39 @@ static void test_loop_faults(void **state)
 	}
 }
 
+/* A run that stops while it holds a ring buffer record gives the record up: the ring does not stay blocked. */
+static void test_ringbuf_stopped_run(void **state)
+{
+	static const struct bj_helper mine[] = { { 600, "refuse", refuse } };
+	struct bj_map *rb = mkmap(BJ_MAP_TYPE_RINGBUF, 0, 0, 4096, NULL);
+	char *stops = text("lddw %%r1, 0x%" PRIxPTR "\n mov %%r2, 8\n mov %%r3, 0\n call 131\n call 600\n exit\n",
+			   (uintptr_t)rb);
+	char *emits = text("stdw [%%r10-8], 31\n lddw %%r1, 0x%" PRIxPTR "\n mov %%r2, %%r10\n add %%r2, -8\n mov %%r3, 8\n"
+			   " mov %%r4, 0\n call 130\n exit\n", (uintptr_t)rb);
+
+	(void)state;
+	FOR_MODES(m, modes) {
+		struct extra x = { .helpers = mine, .n_helpers = 1, .maps = &rb, .n_maps = 1 };
+		struct bj_prog *p = build_opts(stops, m, &x), *q = build_opts(emits, m, &x);
+		struct bj_ring_buffer *ring = NULL;
+		struct records recs = { 0 };
+		uint64_t r0;
+
+		assert_int_equal(bj_ring_buffer__new(rb, on_record, &recs, NULL, &ring), 0);
+		assert_int_equal(exec(p, &r0, NULL), -EPERM);
+		assert_int_equal(exec_ok(q, m), 0);
+		bj_ring_buffer__consume(ring);
+		assert_int_equal(recs.n, 1);
+		assert_int_equal(recs.first[0], 31);
+		bj_ring_buffer__free(ring);
+		bj_prog__destroy(p);
+		bj_prog__destroy(q);
+	}
+	free(stops);
+	free(emits);
+	bj_map__destroy(rb);
+}
+
 /* ---- callbacks: for_each_map_elem ---- */
 
 static char *for_each_prog(const struct bj_map *map, const char *cb_body, uint32_t flags)
@@ -1195,6 +1228,7 @@ int main(void)
 		cmocka_unit_test(test_loop),
 		cmocka_unit_test(test_loop_nested),
 		cmocka_unit_test(test_loop_faults),
+		cmocka_unit_test(test_ringbuf_stopped_run),
 		cmocka_unit_test(test_for_each_hash),
 		cmocka_unit_test(test_for_each_array),
 		cmocka_unit_test(test_user_helpers),
