@@ -143,11 +143,17 @@ static int prepare_engine(struct bj_prog *prog, struct bj_error *err)
 	return bj_fail(err, EINVAL, -1, -1, "unknown engine %d", (int)prog->engine);
 }
 
+/*
+ * What helpers of a checked run check against. A program with no map table of its own (the XDP runner's
+ * batched copy of a program) keeps the maps of the run it joins: they stay alive for the whole run.
+ */
 static void run_set_prog(const struct bj_prog *prog, struct bj_run *run)
 {
 	run->checked = prog->checked;
-	run->maps = prog->run_maps;
-	run->n_maps = prog->n_run_maps;
+	if (prog->n_run_maps) {
+		run->maps = prog->run_maps;
+		run->n_maps = prog->n_run_maps;
+	}
 }
 
 uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struct bj_run *run)
@@ -276,6 +282,8 @@ void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 	run->user = prog->user;
 	run->trace = prog->trace;
 	run->trace_ctx = prog->trace_ctx;
+	run->maps = prog->run_maps;
+	run->n_maps = prog->n_run_maps;
 	run_set_prog(prog, run);
 }
 

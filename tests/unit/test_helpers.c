@@ -8,6 +8,7 @@
 #include <bpfjet/asm.h>
 #include <bpfjet/helpers.h>
 #include <bpfjet/map.h>
+#include <bpfjet/xdp.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -1171,6 +1172,27 @@ static void test_user_helpers(void **state)
 	}
 }
 
+/* Every program gets the generic helpers; XDP programs also get the XDP ones. */
+static void test_default_helpers(void **state)
+{
+	static const struct bj_insn calls_adjust_head[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = BJ_XDP_FN_XDP_ADJUST_HEAD },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	struct bj_error err = { 0 };
+	struct bj_prog *p = NULL;
+
+	(void)state;
+	BJ_OPTS(bj_prog_opts, xdp, .type = BJ_PROG_TYPE_XDP, .unverified = true);
+	assert_int_equal(bj_prog__create(calls_adjust_head, 2, &xdp, &p, &err), 0);
+	bj_prog__destroy(p);
+	p = NULL;
+	BJ_OPTS(bj_prog_opts, mem, .type = BJ_PROG_TYPE_MEM, .unverified = true);
+	assert_int_equal(bj_prog__create(calls_adjust_head, 2, &mem, &p, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "unknown helper 44"));
+	assert_null(p);
+}
+
 /* JIT code reaches helpers with call rel32. */
 static void test_jit_direct_calls(void **state)
 {
@@ -1232,6 +1254,7 @@ int main(void)
 		cmocka_unit_test(test_for_each_hash),
 		cmocka_unit_test(test_for_each_array),
 		cmocka_unit_test(test_user_helpers),
+		cmocka_unit_test(test_default_helpers),
 		cmocka_unit_test(test_jit_direct_calls),
 	};
 
