@@ -1168,6 +1168,66 @@ static void test_tail_call_limit_kernel(void **state)
 	close(progs);
 }
 
+/*
+ * for_each_map_elem over the same array and hash contents in the kernel and in bpfjet: r0 = the helper's
+ * result << 20 | the sum of the values the callback saw; the callback stops at a value of 50.
+ */
+static void test_for_each_kernel(void **state)
+{
+	static const struct {
+		enum bj_map_type type;
+		uint32_t flags;
+	} cases[] = {
+		{ BJ_MAP_TYPE_ARRAY, 0 }, { BJ_MAP_TYPE_HASH, 0 }, { BJ_MAP_TYPE_ARRAY, 2 }, { BJ_MAP_TYPE_LRU_HASH, 0 },
+	};
+	const char *prog = "stdw [%%r10-8], 0\n lddw %%r1, %s\n lddw %%r2, func(cb)\n mov %%r3, %%r10\n add %%r3, -8\n"
+			   " mov %%r4, %u\n call 164\n ldxdw %%r1, [%%r10-8]\n lsh %%r0, 20\n add %%r0, %%r1\n exit\n"
+			   "cb:\n ldxdw %%r5, [%%r3+0]\n ldxdw %%r0, [%%r4+0]\n add %%r0, %%r5\n stxdw [%%r4+0], %%r0\n"
+			   " mov %%r0, 0\n jne %%r5, 50, +1\n mov %%r0, 1\n exit\n";
+
+	(void)state;
+	for (size_t c = 0; c < BJ_ARRAY_SIZE(cases); c++) {
+		/* kernel and bpfjet share the type numbers; the hash holds keys 1..7 (no 50), the array 0..7 (50 at 5) */
+		int kfd = bpf_map_create((enum bpf_map_type)cases[c].type, "fe", 4, 8, 8, NULL);
+		struct bj_map *map = mkmap(cases[c].type, 4, 8, 8, NULL);
+		char ref[32], *ksrc, *bsrc;
+		uint32_t want;
+		int fd;
+
+		if (kfd < 0) {
+			bj_map__destroy(map);
+			skip();
+		}
+		for (uint32_t key = cases[c].type == BJ_MAP_TYPE_ARRAY ? 0 : 1; key < 8; key++) {
+			uint64_t v = cases[c].type == BJ_MAP_TYPE_ARRAY ? key * 10 : key * 3;
+
+			assert_int_equal(bpf_map_update_elem(kfd, &key, &v, BPF_ANY), 0);
+			assert_int_equal(bj_map__update_elem(map, &key, &v, BJ_ANY), 0);
+		}
+		snprintf(ref, sizeof(ref), "map_fd(%d)", kfd);
+		ksrc = text(prog, ref, cases[c].flags);
+		snprintf(ref, sizeof(ref), "0x%" PRIxPTR, (uintptr_t)map);
+		bsrc = text(prog, ref, cases[c].flags);
+		fd = kernel_load(ksrc);
+		if (fd < 0)
+			fail_msg("the kernel refused the for_each program (case %zu): %d", c, fd);
+		assert_int_equal(kernel_retval(fd, &want), 0);
+		close(fd);
+		FOR_MODES(m, modes) {
+			struct bj_prog *p = build_maps(bsrc, m, &map, 1);
+			uint32_t got = (uint32_t)exec_ok(p, m);
+
+			if (got != want)
+				fail_msg("%s: for_each case %zu: 0x%x, the kernel 0x%x", m->name, c, got, want);
+			bj_prog__destroy(p);
+		}
+		free(ksrc);
+		free(bsrc);
+		close(kfd);
+		bj_map__destroy(map);
+	}
+}
+
 /* ---- callbacks: for_each_map_elem ---- */
 
 static char *for_each_prog(const struct bj_map *map, const char *cb_body, uint32_t flags)
@@ -1394,6 +1454,7 @@ int main(void)
 		cmocka_unit_test(test_tail_call_limit_kernel),
 		cmocka_unit_test(test_ringbuf_stopped_run),
 		cmocka_unit_test(test_for_each_hash),
+		cmocka_unit_test(test_for_each_kernel),
 		cmocka_unit_test(test_for_each_array),
 		cmocka_unit_test(test_user_helpers),
 		cmocka_unit_test(test_default_helpers),
