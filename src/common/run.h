@@ -82,6 +82,8 @@ struct bj_run {
 	bool checked;
 	struct bj_map *const *maps;
 	size_t n_maps;
+	/* Checked mode: the bpf_spin_lock this run holds (Linux allows one at a time), NULL if none. */
+	void *held_lock;
 	/* Ring buffer records reserved and not yet submitted or discarded, with their maps. */
 	struct bj_rb_reserved reserved[BJ_RUN_MAX_RESERVED];
 	unsigned n_reserved;

@@ -6,6 +6,7 @@
 #include <bpfjet/helpers.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,22 +176,66 @@ static uint64_t map_peek_elem(uint64_t r1, uint64_t value, uint64_t r3, uint64_t
 	return (uint64_t)(int64_t)bj_map_peek(map, (void *)(uintptr_t)value);
 }
 
-/* Checked runs: the lock word must be aligned and in writable memory of the run (a map value). */
+/*
+ * Checked runs: the lock word must be aligned and in a writable region of the run (as in Linux, never on
+ * the stack, which is gone when a lock left held is given back), one lock at a time, and
+ * waiting for it costs budget, so that a lock never released (or a word that is no lock) stops the run
+ * instead of hanging it. The lock word protocol is the maps module's: 0 free, 1 taken.
+ */
 static bool lock_arg(struct bj_run *run, uint64_t lock, const char *helper)
 {
-	if (BJ_LIKELY(!run->checked))
+	bool on_stack = lock >= run->stack_lo && lock < run->stack_hi;
+
+	if (!(lock & 3) && !on_stack && bj_run_mem_ok(run, (uintptr_t)lock, 4, true))
 		return true;
-	if (!(lock & 3) && bj_run_mem_ok(run, (uintptr_t)lock, 4, true))
-		return true;
-	bj_run_fault(run, EFAULT, -1, "%s: 0x%llx is not an aligned lock in the memory of the run", helper,
+	bj_run_fault(run, EFAULT, -1, "%s: 0x%llx is not an aligned lock in a region of the run", helper,
 		     (unsigned long long)lock);
 	return false;
+}
+
+/* Budget one wait for a taken lock costs: a pause lasts about as long as that many instructions. */
+#define LOCK_WAIT_COST 32
+
+static void checked_spin_lock(struct bj_run *run, uint64_t lock)
+{
+	_Atomic uint32_t *word = (_Atomic uint32_t *)(uintptr_t)lock;
+
+	if (!lock_arg(run, lock, "bpf_spin_lock"))
+		return;
+	if (run->held_lock) {
+		bj_run_fault(run, EDEADLK, -1, "bpf_spin_lock: the run already holds a lock (Linux allows one)");
+		return;
+	}
+	while (atomic_exchange_explicit(word, 1, memory_order_acquire)) {
+		if (run->budget < LOCK_WAIT_COST) {
+			run->budget = 0;
+			bj_run_fault(run, ETIME, -1, "bpf_spin_lock: the budget ran out waiting for the lock at 0x%llx",
+				     (unsigned long long)lock);
+			return;
+		}
+		run->budget -= LOCK_WAIT_COST;
+		__builtin_ia32_pause();
+	}
+	run->held_lock = word;
+}
+
+static void checked_spin_unlock(struct bj_run *run, uint64_t lock)
+{
+	if (run->held_lock != (void *)(uintptr_t)lock) {
+		bj_run_fault(run, EINVAL, -1, "bpf_spin_unlock: the run does not hold the lock at 0x%llx",
+			     (unsigned long long)lock);
+		return;
+	}
+	run->held_lock = NULL;
+	bj_map_spin_unlock((void *)(uintptr_t)lock);
 }
 
 static uint64_t spin_lock(uint64_t lock, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
 {
 	UNUSED5(r2, r3, r4, r5, 0);
-	if (lock_arg(run, lock, "bpf_spin_lock"))
+	if (BJ_UNLIKELY(run->checked))
+		checked_spin_lock(run, lock);
+	else
 		bj_map_spin_lock((void *)(uintptr_t)lock);
 	return 0;
 }
@@ -198,7 +243,9 @@ static uint64_t spin_lock(uint64_t lock, uint64_t r2, uint64_t r3, uint64_t r4, 
 static uint64_t spin_unlock(uint64_t lock, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
 {
 	UNUSED5(r2, r3, r4, r5, 0);
-	if (lock_arg(run, lock, "bpf_spin_unlock"))
+	if (BJ_UNLIKELY(run->checked))
+		checked_spin_unlock(run, lock);
+	else
 		bj_map_spin_unlock((void *)(uintptr_t)lock);
 	return 0;
 }
@@ -393,6 +440,12 @@ static uint64_t ringbuf_discard(uint64_t sample, uint64_t flags, uint64_t r3, ui
 
 void bj_helpers_run_end(struct bj_run *run)
 {
+	/* Linux refuses programs that exit holding a lock; a checked run that did gives it back and fails. */
+	if (run->held_lock) {
+		bj_map_spin_unlock(run->held_lock);
+		run->held_lock = NULL;
+		bj_run_fault(run, EINVAL, -1, "the program ended holding a bpf_spin_lock");
+	}
 	while (run->n_reserved) {
 		struct bj_rb_reserved *r = &run->reserved[--run->n_reserved];
 

@@ -14,7 +14,7 @@ uint16_t bj_csum_from32to16(uint32_t sum);
 
 struct bj_run;
 
-/* Discards the ring buffer records a run still holds (a run that stopped before submitting them). */
+/* At the end of a run: discards the ring buffer records it still holds and releases a held spin lock. */
 void bj_helpers_run_end(struct bj_run *run);
 
 /*

@@ -165,8 +165,8 @@ uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struc
 		r0 = prog->jit_entry ? prog->jit_entry(r1, r2, run) : bj_interp_run(prog->interp, r1, r2, run);
 
 		if (BJ_LIKELY(!run->tail_prog) || run->fault) {
-			/* Linux's verifier makes programs release their records; a stopped run did not. */
-			if (BJ_UNLIKELY(run->n_reserved))
+			/* Linux's verifier makes programs release records and locks; a stopped run did not. */
+			if (BJ_UNLIKELY(run->n_reserved || run->held_lock))
 				bj_helpers_run_end(run);
 			return r0;
 		}

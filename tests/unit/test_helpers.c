@@ -592,6 +592,46 @@ static void test_spin_lock_threads(void **state)
 	bj_map__destroy(map);
 }
 
+/* Checked runs keep Linux's lock rules at run time, and a lock that is never free stops the run. */
+static void test_spin_lock_checked(void **state)
+{
+	/* r1 points at the lock word, in the run's memory */
+	static const struct {
+		const char *name, *src;
+		uint32_t word;
+		int fault;
+		const char *msg;
+	} cases[] = {
+		{ "twice", "mov %r6, %r1\n call 93\n mov %r1, %r6\n call 93\n exit\n", 0, -EDEADLK, "already holds a lock" },
+		{ "unlock not held", "call 94\n exit\n", 0, -EINVAL, "does not hold" },
+		{ "exit holding it", "call 93\n exit\n", 0, -EINVAL, "ended holding" },
+		{ "never free", "call 93\n exit\n", 1, -ETIME, "budget ran out" },
+		{ "misaligned", "add %r1, 2\n call 93\n exit\n", 0, -EFAULT, "not an aligned lock" },
+		{ "on the stack", "stw [%r10-8], 0\n mov %r1, %r10\n add %r1, -8\n call 93\n exit\n", 0, -EFAULT,
+		  "not an aligned lock in a region" },
+	};
+
+	(void)state;
+	FOR_MODES(m, modes) {
+		if (!m->checked)
+			continue;
+		for (size_t i = 0; i < BJ_ARRAY_SIZE(cases); i++) {
+			struct bj_prog *p = build(cases[i].src, m);
+			struct bj_error err = { 0 };
+			uint32_t mem[2] = { cases[i].word, 0 };
+			uint64_t r0;
+			int ret = bj_prog__exec(p, mem, sizeof(mem), &r0, &err);
+
+			if (ret != cases[i].fault || !strstr(err.msg, cases[i].msg))
+				fail_msg("%s: %s: %d '%s', want %d '%s'", m->name, cases[i].name, ret, err.msg, cases[i].fault,
+					 cases[i].msg);
+			/* a lock the run took is free again */
+			assert_int_equal(mem[0], cases[i].word);
+			bj_prog__destroy(p);
+		}
+	}
+}
+
 /* ---- trace_printk ---- */
 
 struct sink {
@@ -1443,6 +1483,7 @@ int main(void)
 		cmocka_unit_test(test_tail_call_chain),
 		cmocka_unit_test(test_ringbuf),
 		cmocka_unit_test(test_spin_lock_threads),
+		cmocka_unit_test(test_spin_lock_checked),
 		cmocka_unit_test(test_trace_printk),
 		cmocka_unit_test(test_trace_printk_strings),
 		cmocka_unit_test(test_csum_diff_known),
