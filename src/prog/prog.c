@@ -4,9 +4,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpfjet/helpers.h>
+#include <bpfjet/xdp.h>
+
 #include "interp/interp.h"
 #include "jit/jit.h"
 #include "isa/isa.h"
+#include "helpers/helpers_int.h"
+#include "maps/epoch.h"
 #include "prog/prog_int.h"
 
 struct bj_prog {
@@ -21,6 +26,11 @@ struct bj_prog {
 	struct bj_interp *interp;
 	struct bj_jit_code *jit;
 	bj_jit_entry jit_entry;
+	bj_trace_fn trace;
+	void *trace_ctx;
+	/* The maps of bj_prog_opts.maps, which helpers in checked runs accept (a copy of the table). */
+	struct bj_map **run_maps;
+	size_t n_run_maps;
 	bj_helper_fn helpers[BJ_HELPER_ID_MAX];
 };
 
@@ -31,7 +41,14 @@ static int check_runnable_forms(const struct bj_insn *insns, size_t n, struct bj
 		const struct bj_insn *in = &insns[i];
 
 		if (in->code == BJ_LDDW) {
-			if (in->src)
+			if (in->src == BPF_PSEUDO_FUNC) {
+				long t = (long)i + 1 + in->imm;
+
+				if (t <= 0 || (size_t)t >= n || insns[t - 1].code == BJ_LDDW)
+					return bj_fail(err, EINVAL, (long)i, -1,
+						       "ld_imm64 func at insn %zu refers to insn %ld, which does not "
+						       "start an instruction of the program", i, t);
+			} else if (in->src)
 				return bj_fail(err, EINVAL, (long)i, -1,
 					       "unresolved ld_imm64 pseudo form (src %u) at insn %zu: map and function "
 					       "references must be resolved before the program is created",
@@ -59,6 +76,36 @@ static int fill_helpers(struct bj_prog *prog, const struct bj_helper *helpers, s
 		prog->helpers[h->id] = h->fn;
 	}
 	return 0;
+}
+
+static int copy_run_maps(struct bj_prog *prog, struct bj_map *const *maps, size_t n, struct bj_error *err)
+{
+	if (!n)
+		return 0;
+	if (!maps)
+		return bj_fail(err, EINVAL, -1, -1, "bj_prog_opts: n_maps is %zu but maps is NULL", n);
+	prog->run_maps = malloc(n * sizeof(*maps));
+	if (!prog->run_maps)
+		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu maps", n);
+	memcpy(prog->run_maps, maps, n * sizeof(*maps));
+	prog->n_run_maps = n;
+	return 0;
+}
+
+/* Linux's helpers for every type, then the type's own; the embedder's may replace them. */
+static int fill_builtin_helpers(struct bj_prog *prog, struct bj_error *err)
+{
+	const struct bj_helper *h;
+	size_t n;
+	int ret;
+
+	h = bj_helpers(&n);
+	ret = fill_helpers(prog, h, n, err);
+	if (!ret && prog->type == BJ_PROG_TYPE_XDP) {
+		h = bj_xdp_helpers(&n);
+		ret = fill_helpers(prog, h, n, err);
+	}
+	return ret;
 }
 
 static int check_helper_calls(const struct bj_prog *prog, struct bj_error *err)
@@ -96,11 +143,36 @@ static int prepare_engine(struct bj_prog *prog, struct bj_error *err)
 	return bj_fail(err, EINVAL, -1, -1, "unknown engine %d", (int)prog->engine);
 }
 
+/*
+ * What helpers of a checked run check against. A program with no map table of its own (the XDP runner's
+ * batched copy of a program) keeps the maps of the run it joins: they stay alive for the whole run.
+ */
+static void run_set_prog(const struct bj_prog *prog, struct bj_run *run)
+{
+	run->checked = prog->checked;
+	if (prog->n_run_maps) {
+		run->maps = prog->run_maps;
+		run->n_maps = prog->n_run_maps;
+	}
+}
+
 uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struct bj_run *run)
 {
-	if (prog->jit_entry)
-		return prog->jit_entry(r1, r2, run);
-	return bj_interp_run(prog->interp, r1, r2, run);
+	for (;;) {
+		uint64_t r0;
+
+		run_set_prog(prog, run);
+		r0 = prog->jit_entry ? prog->jit_entry(r1, r2, run) : bj_interp_run(prog->interp, r1, r2, run);
+
+		if (BJ_LIKELY(!run->tail_prog) || run->fault) {
+			/* Linux's verifier makes programs release records and locks; a stopped run did not. */
+			if (BJ_UNLIKELY(run->n_reserved || run->held_lock))
+				bj_helpers_run_end(run);
+			return r0;
+		}
+		prog = run->tail_prog;
+		run->tail_prog = NULL;
+	}
 }
 
 static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t n, const struct bj_prog_opts *opts,
@@ -116,9 +188,15 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 		prog->budget = BJ_DEFAULT_INSN_BUDGET;
 	prog->user = BJ_OPTS_GET(opts, user, NULL);
 	prog->blind = BJ_OPTS_GET(opts, blind, false);
+	prog->trace = BJ_OPTS_GET(opts, trace, NULL);
+	prog->trace_ctx = BJ_OPTS_GET(opts, trace_ctx, NULL);
 	if ((unsigned)prog->type > BJ_PROG_TYPE_SCHED_CLS)
 		return bj_fail(err, EINVAL, -1, -1, "unknown program type %d", (int)prog->type);
-	ret = fill_helpers(prog, BJ_OPTS_GET(opts, helpers, NULL), BJ_OPTS_GET(opts, n_helpers, 0), err);
+	ret = copy_run_maps(prog, BJ_OPTS_GET(opts, maps, NULL), BJ_OPTS_GET(opts, n_maps, 0), err);
+	if (!ret)
+		ret = fill_builtin_helpers(prog, err);
+	if (!ret)
+		ret = fill_helpers(prog, BJ_OPTS_GET(opts, helpers, NULL), BJ_OPTS_GET(opts, n_helpers, 0), err);
 	if (ret)
 		return ret;
 	prog->insns = malloc(n * sizeof(*insns));
@@ -165,6 +243,7 @@ void bj_prog__destroy(struct bj_prog *prog)
 		return;
 	bj_interp_free(prog->interp);
 	bj_jit_code_free(prog->jit);
+	free(prog->run_maps);
 	free(prog->insns);
 	free(prog);
 }
@@ -201,6 +280,11 @@ void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 	memset(run, 0, sizeof(*run));
 	run->budget = prog->budget;
 	run->user = prog->user;
+	run->trace = prog->trace;
+	run->trace_ctx = prog->trace_ctx;
+	run->maps = prog->run_maps;
+	run->n_maps = prog->n_run_maps;
+	run_set_prog(prog, run);
 }
 
 static uint64_t now_ns(void)
@@ -248,6 +332,7 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 
 	/* The clock covers the fresh copy of the input too: reading it per run would cost more than small programs. */
 	t0 = now_ns();
+	bj_epoch_enter();
 	for (done = 0; done < repeat; done++) {
 		if (size)
 			memcpy(buf, opts->data_in, size);
@@ -258,6 +343,7 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 		if (run.fault)
 			break;
 	}
+	bj_epoch_exit();
 	opts->duration_ns = (now_ns() - t0) / (done ? done : 1);
 	opts->retval = r0;
 	ret = run.fault ? run_fault(&run, err) : copy_data_out(opts, buf, size, err);
@@ -275,7 +361,9 @@ int bj_prog__exec(struct bj_prog *prog, void *mem, size_t len, uint64_t *r0, str
 	bj_prog_run_init(prog, &run);
 	if (len)
 		bj_run_add_region(&run, mem, len, true);
+	bj_epoch_enter();
 	ret = bj_prog_invoke(prog, mem, len, &run);
+	bj_epoch_exit();
 	if (run.fault)
 		return run_fault(&run, err);
 	if (r0)

@@ -284,7 +284,7 @@ struct create_case {
 };
 
 static const struct create_case create_cases[] = {
-	{ "unknown helper", PROG(MOV64K(1, 0), CALL(8), EXIT), -EINVAL, 1, "call to unknown helper 8 at insn 1" },
+	{ "unknown helper", PROG(MOV64K(1, 0), CALL(300), EXIT), -EINVAL, 1, "call to unknown helper 300 at insn 1" },
 	{ "negative helper id", PROG(CALL(-1), EXIT), -EINVAL, 0, "call to unknown helper -1 at insn 0" },
 	{ "unresolved map pseudo", PROG(MOV64K(0, 0), I(BJ_LDDW, 1, BPF_PSEUDO_MAP_IDX, 0, 0), I(0, 0, 0, 0, 0), EXIT),
 	  -EINVAL, 1, "unresolved ld_imm64 pseudo form (src 5) at insn 1" },
