@@ -202,14 +202,32 @@ static double bpfjet_ns(const struct bench_prog *bp, const struct mode *m, uint3
 	return bench_median(v, RUNS);
 }
 
+/* One program in one mode, without the kernel: for `valgrind --tool=callgrind` instruction counts. */
+static int bpfjet_only(const char *prog, const char *mode, uint32_t batches)
+{
+	for (size_t p = 0; p < sizeof(progs) / sizeof(progs[0]); p++)
+		for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+			if (!strcmp(progs[p].name, prog) && !strcmp(modes[m].name, mode)) {
+				printf("xdp %s: %s %.3f ns/pkt\n", prog, mode, bpfjet_ns(&progs[p], &modes[m], batches));
+				return 0;
+			}
+	fprintf(stderr, "usage: bench_xdp [batches [program [mode]]]\n");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	uint32_t batches = argc > 1 ? (uint32_t)atoi(argv[1]) : 20000;
+	const char *only_prog = argc > 2 ? argv[2] : NULL;
 
-	(void)argc;
 	bench_pin();
+	if (argc > 3)
+		return bpfjet_only(only_prog, argv[3], batches);
 	for (size_t p = 0; p < sizeof(progs) / sizeof(progs[0]); p++) {
 		const struct bench_prog *bp = &progs[p];
+
+		if (only_prog && strcmp(only_prog, bp->name))
+			continue;
 		double kernel = kernel_ns(bp, batches * BATCH / 8), ns[5];
 		char name[96];
 

@@ -121,7 +121,7 @@ static uint64_t xdp_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint
 		return 0;
 	if (flags)
 		return BJ_XDP_ABORTED;
-	w->pending = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_IFINDEX, .ifindex = (uint32_t)ifindex };
+	*bj_xdp_cur_target(w) = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_IFINDEX, .ifindex = (uint32_t)ifindex };
 	return BJ_XDP_REDIRECT;
 }
 
@@ -155,16 +155,16 @@ static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags,
 	if (flags & ~allowed)
 		return BJ_XDP_ABORTED;
 	if (flags & BJ_XDP_F_BROADCAST) {
-		w->pending = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_MAP, .map = map, .flags = flags };
+		*bj_xdp_cur_target(w) = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_MAP, .map = map, .flags = flags };
 		return BJ_XDP_REDIRECT;
 	}
 	entry = map->type == BJ_MAP_TYPE_XSKMAP ? bj_map_xskmap_get(map, (uint32_t)key)
 						 : bj_map_devmap_get(map, (uint32_t)key);
 	if (!entry) {
-		w->pending = (struct bj_xdp_target){ 0 };
+		*bj_xdp_cur_target(w) = (struct bj_xdp_target){ 0 };
 		return flags & 3;
 	}
-	w->pending = (struct bj_xdp_target){
+	*bj_xdp_cur_target(w) = (struct bj_xdp_target){
 		.kind = BJ_XDP_TARGET_MAP,
 		.map = map,
 		.key = (uint32_t)key,
@@ -175,17 +175,20 @@ static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags,
 	return BJ_XDP_REDIRECT;
 }
 
-uint64_t bj_xdp_capture(uint64_t ctx, uint64_t verdict, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+uint64_t bj_xdp_redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
+			    struct bj_run *run)
 {
-	struct bj_xdp_worker *w = run->env;
-	uint32_t i;
+	if (run->env)
+		((struct bj_xdp_worker *)run->env)->cur_ctx = ctx;
+	return xdp_redirect(ifindex, flags, 0, r4, r5, run);
+}
 
-	(void)r3, (void)r4, (void)r5;
-	if (w && (uint32_t)verdict == BJ_XDP_REDIRECT && bj_xdp_frame_of(w, ctx, &i))
-		w->targets[i] = w->pending;
-	if (w)
-		w->pending.kind = BJ_XDP_TARGET_NONE;
-	return 0;
+uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,
+				struct bj_run *run)
+{
+	if (run->env)
+		((struct bj_xdp_worker *)run->env)->cur_ctx = ctx;
+	return xdp_redirect_map(map, key, flags, 0, r5, run);
 }
 
 static const struct bj_helper xdp_helpers[] = {

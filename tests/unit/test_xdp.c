@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/lowmem.h"
+#include "isa/isa.h"
 #include "maps/map_internal.h"
 #include "xdp/xdp_int.h"
 
@@ -466,12 +467,15 @@ static void test_redirect_rules(void **state)
 
 /* ---- the rewrite's limits ---- */
 
+#define USE_R6_R9 "mov %r6, 0\n mov %r7, 0\n mov %r8, 0\n mov %r9, 0\n"
+
 static void test_rewrite_refusals(void **state)
 {
 	static const struct { const char *text; int err; } cases[] = {
-		{ "mov %r1, 0\n stxdw [%r10-512], %r1\n mov %r0, 2\n exit\n", -E2BIG },
+		{ USE_R6_R9 "stxdw [%r10-512], %r6\n mov %r0, 2\n exit\n", -E2BIG },
 		{ "mov %r2, 0\n mov %r3, 0\n call 12\n mov %r0, 2\n exit\n", -EOPNOTSUPP },
 		{ "mov %r2, %r10\n ldxdw %r0, [%r2-8]\n exit\n", -EOPNOTSUPP },
+		{ "call local f\n exit\n f:\n mov %r1, 3\n mov %r2, 0\n call 23\n exit\n", -EOPNOTSUPP },
 	};
 	struct bj_error err;
 
@@ -482,19 +486,63 @@ static void test_rewrite_refusals(void **state)
 
 		assert_int_equal(bj_asm(cases[i].text, &insns, &n, NULL), 0);
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(bj_xdp_rewrite(insns, n, false, &out, &out_n, &err), cases[i].err);
+		assert_int_equal(bj_xdp_rewrite(insns, n, &out, &out_n, &err), cases[i].err);
 		assert_true(err.msg[0] != 0);
 		free(insns);
 	}
-	/* 496 bytes of stack plus the 16 the loop takes still fit. */
-	{
+}
+
+/* Where the loop keeps its cursor and end: free callee-saved registers, else 16 bytes below the stack. */
+static void test_rewrite_layout(void **state)
+{
+	static const struct { const char *text; int16_t off; size_t at; uint8_t end_dst, cur_dst; } cases[] = {
+		/* 496 bytes of stack plus the 16 the loop takes still fit. */
+		{ USE_R6_R9 "stxdw [%r10-496], %r6\n mov %r0, 2\n exit\n", -512, 8, BPF_REG_10, BPF_REG_10 },
+		/* r8 and r9 unused: the whole 512 bytes stay the program's. */
+		{ "mov %r1, 0\n stxdw [%r10-512], %r1\n mov %r0, 2\n exit\n", -512, 5, BPF_REG_8, BPF_REG_9 },
+		/* Only r9 unused: the end pointer takes 8 bytes. */
+		{ "mov %r6, 0\n mov %r7, 0\n mov %r8, 0\n stxdw [%r10-8], %r6\n mov %r0, 2\n exit\n", -16, 7,
+		  BPF_REG_10, BPF_REG_9 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
 		struct bj_insn *insns, *out;
 		size_t n, out_n;
 
-		assert_int_equal(bj_asm("mov %r1, 0\n stxdw [%r10-496], %r1\n mov %r0, 2\n exit\n", &insns, &n, NULL), 0);
-		assert_int_equal(bj_xdp_rewrite(insns, n, false, &out, &out_n, NULL), 0);
-		assert_int_equal(out[3].off, -512);
+		assert_int_equal(bj_asm(cases[i].text, &insns, &n, NULL), 0);
+		assert_int_equal(bj_xdp_rewrite(insns, n, &out, &out_n, NULL), 0);
+		assert_int_equal(out[2].dst, cases[i].end_dst);
+		assert_int_equal(out[3].dst, cases[i].cur_dst);
+		assert_int_equal(out[cases[i].at].off, cases[i].off);
 		free(out);
+		free(insns);
+	}
+}
+
+/* Whether the program reads its context decides if the runner fills it: only a read before any jump counts. */
+static void test_reads_ctx(void **state)
+{
+	static const struct { const char *text; bool reads; } cases[] = {
+		{ "mov %r0, 1\n exit\n", false },
+		{ "mov %r1, 7\n mov %r2, 0\n call 23\n exit\n", false },
+		{ "lddw %r1, 0x1234\n ldxw %r0, [%r1+0]\n exit\n", false },
+		{ "ldxw %r0, [%r1+4]\n exit\n", true },
+		{ "mov %r6, %r1\n mov %r1, 0\n ldxw %r0, [%r6+0]\n exit\n", true },
+		{ "add %r1, 0\n mov %r1, 0\n mov %r0, 1\n exit\n", true },
+		{ "mov %r2, 0\n call 44\n exit\n", true },
+		{ "ja l\n l:\n mov %r1, 0\n mov %r0, 1\n exit\n", true },
+		{ "stxw [%r10-4], %r1\n mov %r1, 0\n mov %r0, 1\n exit\n", true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct bj_insn *insns;
+		size_t n;
+
+		assert_int_equal(bj_asm(cases[i].text, &insns, &n, NULL), 0);
+		if (bj_xdp_reads_ctx(insns, n) != cases[i].reads)
+			fail_msg("case %zu: reads_ctx should be %d", i, cases[i].reads);
 		free(insns);
 	}
 }
@@ -502,7 +550,7 @@ static void test_rewrite_refusals(void **state)
 /* AUTO falls back to per-packet calls and says why; an explicit batched mode fails instead. */
 static void test_exec_fallback(void **state)
 {
-	static const char deep[] = "mov %r1, 0\n stxdw [%r10-504], %r1\n mov %r0, 2\n exit\n";
+	static const char deep[] = USE_R6_R9 "stxdw [%r10-504], %r6\n mov %r0, 2\n exit\n";
 	struct bj_prog *prog = make_prog(deep, BJ_ENGINE_INTERP, true);
 	struct bj_error err = { 0 };
 	const char *why = NULL;
@@ -600,6 +648,8 @@ int main(void)
 		cmocka_unit_test(test_adjust_meta_limits),
 		cmocka_unit_test(test_redirect_rules),
 		cmocka_unit_test(test_rewrite_refusals),
+		cmocka_unit_test(test_rewrite_layout),
+		cmocka_unit_test(test_reads_ctx),
 		cmocka_unit_test(test_exec_fallback),
 		cmocka_unit_test(test_frames_above_4g),
 		cmocka_unit_test(test_equivalence_drop),
