@@ -38,6 +38,7 @@ struct plan {
 	size_t main_end;
 	struct loc cur, end;
 	int16_t shift; /* bytes the loop's stack slots take below the program's stack */
+	bool reads_ctx;/* the body needs r1 = the context (else a register cursor is not copied to r1) */
 	size_t epi, epi_len;
 };
 
@@ -120,7 +121,7 @@ static void choose_locations(const struct bj_insn *insns, size_t n, struct plan 
 	pl->cur = n_free > 0 ? (struct loc){ free_regs[0], 0 } : (struct loc){ -1, next_off -= 8 };
 	pl->end = n_free > 1 ? (struct loc){ free_regs[1], 0 } : (struct loc){ -1, next_off -= 8 };
 	pl->shift = (int16_t)-next_off;
-	pl->epi_len = (pl->cur.reg >= 0 ? 3 : 4) + (pl->end.reg >= 0 ? 1 : 2) + 2;
+	pl->epi_len = (pl->cur.reg >= 0 ? 2 + pl->reads_ctx : 4) + (pl->end.reg >= 0 ? 1 : 2) + 2;
 }
 
 static bool reads_reg(const struct bj_insn *in, uint8_t r)
@@ -286,6 +287,7 @@ static void emit_prologue(struct bj_insn *out, const struct plan *pl)
 
 static void emit_epilogue(struct bj_insn *out, const struct plan *pl)
 {
+	uint8_t next = BPF_REG_1; /* holds the next context when the loop tests for the end */
 	size_t p = pl->epi;
 
 	if (pl->cur.reg >= 0) {
@@ -293,7 +295,10 @@ static void emit_epilogue(struct bj_insn *out, const struct plan *pl)
 
 		out[p++] = insn(BPF_STX | BPF_MEM | BPF_DW, c, BPF_REG_0, BJ_XDP_SLOT_ACTION, 0);
 		out[p++] = insn(BPF_ALU64 | BPF_ADD | BPF_K, c, 0, 0, BJ_XDP_SLOT_SIZE);
-		out[p++] = insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, c, 0, 0);
+		if (pl->reads_ctx)
+			out[p++] = insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, c, 0, 0);
+		else
+			next = c;
 	} else {
 		out[p++] = load_loc(BPF_REG_1, pl->cur);
 		out[p++] = insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, BJ_XDP_SLOT_ACTION, 0);
@@ -301,10 +306,10 @@ static void emit_epilogue(struct bj_insn *out, const struct plan *pl)
 		out[p++] = store_loc(pl->cur, BPF_REG_1);
 	}
 	if (pl->end.reg >= 0) {
-		out[p] = insn(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_1, (uint8_t)pl->end.reg, 0, 0);
+		out[p] = insn(BPF_JMP | BPF_JNE | BPF_X, next, (uint8_t)pl->end.reg, 0, 0);
 	} else {
 		out[p++] = load_loc(BPF_REG_2, pl->end);
-		out[p] = insn(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_1, BPF_REG_2, 0, 0);
+		out[p] = insn(BPF_JMP | BPF_JNE | BPF_X, next, BPF_REG_2, 0, 0);
 	}
 	out[p].off = (int16_t)((long)PROLOGUE_LEN - (long)(p + 1));
 	p++;
@@ -351,6 +356,7 @@ int bj_xdp_rewrite(const struct bj_insn *insns, size_t n, struct bj_insn **out, 
 		ret = check_subprog_redirects(insns, n, pl.main_end, err);
 	if (ret)
 		return ret;
+	pl.reads_ctx = bj_xdp_reads_ctx(insns, n);
 	choose_locations(insns, n, &pl);
 	new_idx = calloc(n + 1, sizeof(*new_idx));
 	if (!new_idx)

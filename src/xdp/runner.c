@@ -70,7 +70,8 @@ static int worker_init(struct bj_xdp *x, struct bj_xdp_worker *w, unsigned index
 	w->slots = bj_lowmem_alloc(w->slots_len);
 	w->targets = calloc(cap, sizeof(*w->targets));
 	w->out = calloc(2 * cap, sizeof(*w->out));
-	if (!w->slots || !w->targets || !w->out)
+	w->all = calloc(cap, sizeof(*w->all));
+	if (!w->slots || !w->targets || !w->out || !w->all)
 		return -ENOMEM;
 	/* The loop's prefetch of "the next frame" reads one slot past the batch: point it somewhere harmless. */
 	for (size_t i = 0; i <= cap; i++)
@@ -87,6 +88,7 @@ static void worker_fini(struct bj_xdp_worker *w)
 	bj_lowmem_free(w->slots, w->slots_len);
 	free(w->targets);
 	free(w->out);
+	free(w->all);
 }
 
 /*
@@ -126,13 +128,18 @@ static int create_rewritten(struct bj_xdp *x, struct bj_error *err)
 	return ret;
 }
 
-/* Whether an unchecked run can stop early: only helpers (and the calls and legacy loads behind them) fault. */
+/*
+ * Whether an unchecked run can stop early: only helpers (and the calls and legacy loads behind them) fault.
+ * bpf_redirect stops a run only outside a runner.
+ */
 static bool may_stop(const struct bj_insn *insns, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint8_t cls = BJ_CLASS(insns[i].code);
+		bool redirect = insns[i].code == (BPF_JMP | BPF_CALL) && insns[i].src == 0 &&
+				insns[i].imm == BJ_XDP_FN_REDIRECT;
 
-		if (insns[i].code == (BPF_JMP | BPF_CALL) || insns[i].code == BJ_CALLX ||
+		if ((insns[i].code == (BPF_JMP | BPF_CALL) && !redirect) || insns[i].code == BJ_CALLX ||
 		    (cls == BPF_LD && !bj_insn_is_lddw(&insns[i])))
 			return true;
 		if (bj_insn_is_lddw(&insns[i]))
@@ -494,19 +501,27 @@ static inline __attribute__((always_inline)) uintptr_t prepare(struct bj_xdp_wor
 	return top;
 }
 
-/* Points the slots at the frames; false (and the frame in *bad) when a frame lies above 4 GiB. */
+#define PREPARE_FN(fill, mark, clear) \
+	static uintptr_t prepare_##fill##mark##clear(struct bj_xdp_worker *w) { return prepare(w, fill, mark, clear); }
+PREPARE_FN(0, 0, 0) PREPARE_FN(0, 0, 1) PREPARE_FN(0, 1, 0) PREPARE_FN(0, 1, 1)
+PREPARE_FN(1, 0, 0) PREPARE_FN(1, 0, 1) PREPARE_FN(1, 1, 0) PREPARE_FN(1, 1, 1)
+
+static uintptr_t (*const prepare_fns[2][2][2])(struct bj_xdp_worker *) = {
+	{ { prepare_000, prepare_001 }, { prepare_010, prepare_011 } },
+	{ { prepare_100, prepare_101 }, { prepare_110, prepare_111 } },
+};
+
+/*
+ * Points the slots at the frames; false (and the frame in *bad) when a frame lies above 4 GiB. A program that
+ * never reads its context sees no pointer to check: it needs a pass only for marks or targets.
+ */
 static bool prepare_slots(const struct bj_xdp *x, struct bj_xdp_worker *w, uint32_t base, uint32_t *bad)
 {
 	bool mark = x->may_fault && x->exec == BJ_XDP_EXEC_REWRITE;
-	uintptr_t top;
 
-	if (x->redirects)
-		top = prepare(w, x->reads_ctx, mark, true);
-	else if (x->reads_ctx)
-		top = mark ? prepare(w, true, true, false) : prepare(w, true, false, false);
-	else
-		top = mark ? prepare(w, false, true, false) : prepare(w, false, false, false);
-	if (BJ_LIKELY(!(top >> 32)))
+	if (!x->reads_ctx && !mark && !x->redirects)
+		return true;
+	if (BJ_LIKELY(!(prepare_fns[x->reads_ctx][mark][x->redirects](w) >> 32)))
 		return true;
 	for (uint32_t i = 0; i < w->n; i++)
 		if (!bj_lowmem_fits(w->frames[i].buf, w->frames[i].buf_sz)) {
@@ -515,6 +530,10 @@ static bool prepare_slots(const struct bj_xdp *x, struct bj_xdp_worker *w, uint3
 		}
 	return true;
 }
+
+/* One in counter a of the packed counters of collect(): 10 bits per action, values above 4 in the last. */
+static const uint64_t count_one[8] = { 1ull << 0, 1ull << 10, 1ull << 20, 1ull << 30, 1ull << 40,
+				       1ull << 50, 1ull << 50, 1ull << 50 };
 
 /*
  * Verdicts to the frames, counted without a branch or a memory round trip per frame: six 10-bit counters
@@ -526,14 +545,15 @@ static void collect(struct bj_xdp_worker *w, struct counts *c)
 
 	for (uint32_t from = 0; from < w->n; from += 1023) {
 		uint32_t to = w->n - from > 1023 ? from + 1023 : w->n;
+		const struct bj_xdp_slot *s = &w->slots[from];
+		struct bj_frame *f = &w->frames[from], *end = &w->frames[to];
 		uint64_t packed = 0;
 
-		for (uint32_t i = from; i < to; i++) {
-			uint32_t a = (uint32_t)w->slots[i].action;
-			uint32_t bin = a < BJ_XDP_N_ACTIONS ? a : BJ_XDP_N_ACTIONS;
+		for (; f < end; f++, s++) {
+			uint32_t a = (uint32_t)s->action;
 
-			w->frames[i].action = a;
-			packed += 1ull << (bin * 10);
+			f->action = a;
+			packed += count_one[a < 8 ? a : 7];
 		}
 		for (int a = 0; a <= BJ_XDP_N_ACTIONS; a++)
 			k[a] += (packed >> (a * 10)) & 1023;
@@ -672,24 +692,37 @@ int bj_xdp__deliver(struct bj_xdp *x, unsigned worker, struct bj_batch *b, struc
 {
 	uint32_t k = 0, redirected = 0, redirect_errors = 0, tx_errors = 0;
 	struct bj_xdp_worker *w;
+	struct bj_frame **out;
 	int ret = 0;
 
 	if (!x || !b || worker >= x->n_workers)
 		return bj_fail(err, EINVAL, -1, -1, "bj_xdp__deliver: missing runner or batch, or bad worker");
 	w = &x->workers[worker];
+	out = w->out;
 	if (b->n > w->cap || (b->n && w->frames != b->frames))
 		return bj_fail(err, EINVAL, -1, -1, "bj_xdp__deliver: the batch is not the worker's last one");
-	/* The verdict counts of the run tell whether there is anything to scan for. */
-	if (w->n_tx || (x->pass_to_tx && w->n_pass)) {
+	k = w->n_tx + (x->pass_to_tx ? w->n_pass : 0);
+	if (k == b->n) {
+		/* Every frame leaves: the list of all of them is kept from an earlier batch in these frames. */
+		if (w->all_of != b->frames || w->all_n < k) {
+			for (uint32_t i = 0; i < b->n; i++)
+				w->all[i] = &b->frames[i];
+			w->all_of = b->frames;
+			w->all_n = b->n;
+		}
+		out = w->all;
+	} else if (k) {
+		/* The verdict counts of the run said there is something to scan for. */
+		k = 0;
 		for (uint32_t i = 0; i < b->n; i++) {
 			uint32_t a = b->frames[i].action;
 
-			if (a == BJ_XDP_TX || (x->pass_to_tx && a == BJ_XDP_PASS))
-				w->out[k++] = &b->frames[i];
+			w->out[k] = &b->frames[i];
+			k += a == BJ_XDP_TX || (x->pass_to_tx && a == BJ_XDP_PASS);
 		}
 	}
 	if (k) {
-		int sent = io ? bj_io__tx(io, w->out, k, err) : 0;
+		int sent = io ? bj_io__tx(io, out, k, err) : 0;
 
 		if (sent < 0)
 			ret = sent;

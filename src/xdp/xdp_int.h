@@ -47,7 +47,10 @@ struct bj_xdp_worker {
 	struct bj_frame *frames;
 	struct bj_xdp_target *targets;
 	uint64_t cur_ctx;           /* the context of the frame running, where bpf_redirect*() records its target */
-	struct bj_frame **out;      /* delivery scratch: cap pointers */
+	struct bj_frame **out;      /* delivery scratch: 2 * cap pointers */
+	struct bj_frame **all;      /* &all_of[i] for i < all_n: a batch whose frames all leave */
+	struct bj_frame *all_of;
+	uint32_t all_n;
 	/* What the last batch left to deliver (set by bj_xdp__run_batch): delivery skips its scans when 0. */
 	uint32_t n_tx, n_pass, n_redirect;
 	struct bj_xdp_counters stats;
