@@ -10,7 +10,7 @@ shift || true
 bench="$build/bench/bench_xdp"
 progs=${*:-drop parse_count hash5_lookup mac_swap_tx checksum redirect}
 modes=("interp per-packet" "jit per-packet" "interp rewrite" "jit rewrite" "jit native loop")
-lo=10 hi=110 runs=5 batch=64
+lo=10 hi=110 runs=7 batch=64  # runs: RUNS in bench_xdp.c
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 total() {

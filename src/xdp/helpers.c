@@ -20,10 +20,16 @@ struct bj_frame *bj_xdp_frame_of(struct bj_xdp_worker *w, uint64_t ctx, uint32_t
 	return &w->frames[*index];
 }
 
+/* Out of line, so that the helpers' common path saves no registers for it. */
+static __attribute__((cold, noinline)) void no_runner(struct bj_run *run, const char *helper)
+{
+	bj_run_fault(run, EINVAL, -1, "%s outside an XDP runner: no frame to act on", helper);
+}
+
 static struct bj_xdp_worker *worker_of(struct bj_run *run, const char *helper)
 {
 	if (BJ_UNLIKELY(!run->env))
-		bj_run_fault(run, EINVAL, -1, "%s outside an XDP runner: no frame to act on", helper);
+		no_runner(run, helper);
 	return run->env;
 }
 
@@ -111,6 +117,20 @@ static uint64_t xdp_adjust_tail(uint64_t ctx, uint64_t delta, uint64_t r3, uint6
 	return 0;
 }
 
+static inline uint64_t redirect_to(struct bj_xdp_target *t, uint64_t ifindex, uint64_t flags)
+{
+	if (flags)
+		return BJ_XDP_ABORTED;
+	/* Field by field: a compound literal would be built on the stack and copied, once per frame. */
+	t->kind = BJ_XDP_TARGET_IFINDEX;
+	t->ifindex = (uint32_t)ifindex;
+	t->map = NULL;
+	t->key = 0;
+	t->flags = 0;
+	t->entry = NULL;
+	return BJ_XDP_REDIRECT;
+}
+
 static uint64_t xdp_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint64_t r4, uint64_t r5,
 			     struct bj_run *run)
 {
@@ -119,10 +139,7 @@ static uint64_t xdp_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint
 	(void)r3, (void)r4, (void)r5;
 	if (!w)
 		return 0;
-	if (flags)
-		return BJ_XDP_ABORTED;
-	*bj_xdp_cur_target(w) = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_IFINDEX, .ifindex = (uint32_t)ifindex };
-	return BJ_XDP_REDIRECT;
+	return redirect_to(bj_xdp_cur_target(w), ifindex, flags);
 }
 
 static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags, uint64_t r4, uint64_t r5,
@@ -178,9 +195,13 @@ static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags,
 uint64_t bj_xdp_redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
 			    struct bj_run *run)
 {
-	if (run->env)
-		((struct bj_xdp_worker *)run->env)->cur_ctx = ctx;
-	return xdp_redirect(ifindex, flags, 0, r4, r5, run);
+	struct bj_xdp_worker *w = worker_of(run, "bpf_redirect");
+
+	(void)r4, (void)r5;
+	if (!w)
+		return 0;
+	w->cur_ctx = ctx;
+	return redirect_to(bj_xdp_cur_target(w), ifindex, flags);
 }
 
 uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,

@@ -495,8 +495,11 @@ static inline __attribute__((always_inline)) uintptr_t prepare(struct bj_xdp_wor
 		}
 		if (mark)
 			s->action = BJ_XDP_ACTION_UNSET;
-		if (clear_targets)
+		if (clear_targets) {
+			/* ifindex too, so that all NONE targets compare equal in delivery's one-word test. */
 			w->targets[i].kind = BJ_XDP_TARGET_NONE;
+			w->targets[i].ifindex = 0;
+		}
 	}
 	return top;
 }
@@ -630,13 +633,29 @@ const struct bj_xdp_target *bj_xdp__target(const struct bj_xdp *x, unsigned work
 
 /* ---- delivery ---- */
 
-/* Targets of kind NONE keep whatever their other fields held before: only the kind counts. */
-static bool same_target(const struct bj_xdp_target *a, const struct bj_xdp_target *b)
+/* Fields outside a target's kind (stale in kind NONE) do not count. */
+static inline bool same_target(const struct bj_xdp_target *a, const struct bj_xdp_target *b)
 {
-	if (a->kind == BJ_XDP_TARGET_NONE || b->kind == BJ_XDP_TARGET_NONE)
-		return a->kind == b->kind;
-	return a->kind == b->kind && a->ifindex == b->ifindex && a->map == b->map && a->key == b->key &&
-	       a->flags == b->flags && a->entry == b->entry;
+	if (a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case BJ_XDP_TARGET_IFINDEX:
+		return a->ifindex == b->ifindex;
+	case BJ_XDP_TARGET_MAP:
+		return a->map == b->map && a->key == b->key && a->flags == b->flags && a->entry == b->entry &&
+		       a->ifindex == b->ifindex;
+	default:
+		return true;
+	}
+}
+
+/* kind and ifindex, the target's first 8 bytes, as one word. */
+static inline uint64_t target_head(const struct bj_xdp_target *t)
+{
+	uint64_t v;
+
+	memcpy(&v, t, sizeof(v));
+	return v;
 }
 
 static void send_group(struct bj_xdp *x, struct bj_xdp_worker *w, const struct bj_xdp_target *t,
@@ -654,19 +673,27 @@ static void deliver_redirects(struct bj_xdp *x, struct bj_xdp_worker *w, uint32_
 {
 	/* One pass groups the frames of the first target seen (usually all of them); the others wait in `rest`
 	 * for one more pass per target. */
-	struct bj_frame **group = w->out, **rest = w->out + w->cap;
-	const struct bj_xdp_target *t = NULL;
-	uint32_t m = 0, left = 0;
+	struct bj_frame **group = w->out, **rest = w->out + w->cap, *frames = w->frames;
+	const struct bj_xdp_target *t = NULL, *targets = w->targets;
+	uint32_t m = 0, left = 0, n = w->n;
+	uint64_t t_head = 0;
+	bool t_simple = true;
 
-	for (uint32_t i = 0; i < w->n; i++) {
-		if (w->frames[i].action != BJ_XDP_REDIRECT)
+	for (uint32_t i = 0; i < n; i++) {
+		const struct bj_xdp_target *ti = &targets[i];
+
+		if (frames[i].action != BJ_XDP_REDIRECT)
 			continue;
-		if (!t)
-			t = &w->targets[i];
-		if (same_target(&w->targets[i], t))
-			group[m++] = &w->frames[i];
+		if (!t) {
+			t = ti;
+			t_head = target_head(t);
+			t_simple = t->kind != BJ_XDP_TARGET_MAP;
+		}
+		/* Kind and ifindex in one compare decide for every kind but MAP. */
+		if (target_head(ti) == t_head && (t_simple || same_target(ti, t)))
+			group[m++] = &frames[i];
 		else
-			rest[left++] = &w->frames[i];
+			rest[left++] = &frames[i];
 	}
 	if (m)
 		send_group(x, w, t, group, m, redirected, errors);

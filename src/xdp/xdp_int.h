@@ -74,6 +74,9 @@ static inline void bj_xdp_slot_sync(struct bj_xdp_slot *s, const struct bj_frame
 	s->md.data_meta = (uint32_t)(buf + f->data_meta);
 }
 
+_Static_assert(offsetof(struct bj_xdp_target, kind) == 0 && offsetof(struct bj_xdp_target, ifindex) == 4,
+	       "delivery compares kind and ifindex as one word");
+
 /* Where bpf_redirect*() of the running frame records its target. */
 static inline struct bj_xdp_target *bj_xdp_cur_target(struct bj_xdp_worker *w)
 {
