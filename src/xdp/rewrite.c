@@ -124,44 +124,140 @@ static void choose_locations(const struct bj_insn *insns, size_t n, struct plan 
 	pl->epi_len = (pl->cur.reg >= 0 ? 2 + pl->reads_ctx : 4) + (pl->end.reg >= 0 ? 1 : 2) + 2;
 }
 
-static bool reads_reg(const struct bj_insn *in, uint8_t r)
+#define R0_R5 0x3fu
+#define R1_R5 0x3eu
+
+/* The context fields (bit k: bytes 4k..4k+3) a load of `size` bytes at `off` touches, or all for a bad one. */
+static uint32_t fields_of(int16_t off, unsigned size)
 {
-	uint8_t cls = BJ_CLASS(in->code);
+	uint32_t f = 0;
+
+	if (off < 0 || off + (int)size > (int)sizeof(struct bj_xdp_md))
+		return BJ_XDP_CTX_ALL;
+	for (int b = off / 4; b <= (off + (int)size - 1) / 4; b++)
+		f |= 1u << b;
+	return f;
+}
+
+/*
+ * One instruction's effect on the set of registers that may hold the context pointer (`live`, bit r): the set
+ * after it in *out, the fields it reads into *fields. False for any use of the context other than a load
+ * through it or a 64-bit copy (arithmetic, stores, spills, compares, calls that receive it): then every field
+ * counts as read.
+ */
+static bool ctx_step(const struct bj_insn *in, uint32_t live, uint32_t *out, uint32_t *fields)
+{
+	uint8_t cls = BJ_CLASS(in->code), op = BJ_OP(in->code);
+	bool x = BJ_SRCBIT(in->code), dst_ctx = live >> in->dst & 1, src_ctx = live >> in->src & 1;
+	uint32_t def = 1u << in->dst;
 
 	switch (cls) {
 	case BPF_ALU:
 	case BPF_ALU64:
-		return (in->dst == r && BJ_OP(in->code) != BPF_MOV) || (BJ_SRCBIT(in->code) && in->src == r);
-	case BPF_LDX:
-		return in->src == r;
-	case BPF_ST:
-		return in->dst == r;
-	case BPF_STX:
-		return in->dst == r || in->src == r;
-	case BPF_LD:
-		return !bj_insn_is_lddw(in);
-	default:
+		if (op == BPF_MOV) {
+			if (x && src_ctx && !(cls == BPF_ALU64 && in->off == 0))
+				return false;
+			*out = (live & ~def) | (x && src_ctx ? def : 0);
+			return true;
+		}
+		if (dst_ctx || (x && src_ctx))
+			return false;
+		*out = live;
 		return true;
+	case BPF_LDX:
+		if (src_ctx) {
+			if (BJ_MODE(in->code) != BPF_MEM)
+				return false;
+			*fields |= fields_of(in->off, bj_size_bytes(in->code));
+		}
+		*out = live & ~def;
+		return true;
+	case BPF_ST:
+		*out = live;
+		return !dst_ctx;
+	case BPF_STX:
+		if (dst_ctx || src_ctx)
+			return false;
+		/* Atomics with a fetch write src (cmpxchg r0). */
+		*out = BJ_MODE(in->code) == BPF_ATOMIC ? live & ~(1u << in->src) & ~1u : live;
+		return true;
+	case BPF_LD:
+		*out = live & ~def;
+		return bj_insn_is_lddw(in);
+	default: /* BPF_JMP, BPF_JMP32 */
+		if (op == BPF_CALL) {
+			/* A helper may take the context from r1-r5; a subprogram sees the caller's r6-r9 too. */
+			if ((live & R1_R5) || (in->src != 0 && live))
+				return false;
+			*out = live & ~R0_R5;
+			return true;
+		}
+		*out = op == BPF_EXIT ? 0 : live;
+		return op == BPF_EXIT || op == BPF_JA || op == BPF_JCOND || !(dst_ctx || (x && src_ctx));
 	}
 }
 
-bool bj_xdp_reads_ctx(const struct bj_insn *insns, size_t n)
+/* Where control goes after insn i (at most two places, -1 for none). */
+static void successors(const struct bj_insn *insns, size_t i, long next[2])
 {
-	/* The entry value of r1 can only be read on the straight line from insn 0 to the first jump or call. */
-	for (size_t i = 0; i < n; i++) {
-		const struct bj_insn *in = &insns[i];
-		uint8_t cls = BJ_CLASS(in->code);
+	const struct bj_insn *in = &insns[i];
+	uint8_t cls = BJ_CLASS(in->code), op = BJ_OP(in->code);
 
-		if (in->code == (BPF_JMP | BPF_EXIT))
-			return false;
-		if (cls == BPF_JMP || cls == BPF_JMP32 || reads_reg(in, BPF_REG_1))
-			return true;
-		if (in->dst == BPF_REG_1 && (cls == BPF_ALU || cls == BPF_ALU64 || cls == BPF_LDX || cls == BPF_LD))
-			return false;
-		if (bj_insn_is_lddw(in))
-			i++;
+	next[0] = (long)i + (bj_insn_is_lddw(in) ? 2 : 1);
+	next[1] = -1;
+	if ((cls != BPF_JMP && cls != BPF_JMP32) || op == BPF_CALL)
+		return;
+	if (op == BPF_EXIT) {
+		next[0] = -1;
+	} else if (op == BPF_JA) {
+		next[0] = bj_insn_target(insns, i);
+	} else {
+		next[1] = bj_insn_target(insns, i);
 	}
-	return true;
+}
+
+uint32_t bj_xdp_ctx_fields(const struct bj_insn *insns, size_t n)
+{
+	/* Forward to a fixed point over the registers that may hold the context; only instructions that the
+	 * context reaches are visited, since a state without it reads nothing. */
+	uint16_t *live = calloc(n, sizeof(*live));
+	/* An instruction is queued again only when its set grows, at most once per register r0-r9. */
+	size_t *work = malloc(10 * n * sizeof(*work) + 1), top = 0;
+	uint32_t fields = 0;
+
+	if (!live || !work || !n) {
+		fields = BJ_XDP_CTX_ALL;
+		goto out;
+	}
+	live[0] = 1u << BPF_REG_1;
+	work[top++] = 0;
+	while (top && fields != BJ_XDP_CTX_ALL) {
+		size_t i = work[--top];
+		uint32_t after;
+		long next[2];
+
+		if (!ctx_step(&insns[i], live[i], &after, &fields)) {
+			fields = BJ_XDP_CTX_ALL;
+			break;
+		}
+		successors(insns, i, next);
+		for (int k = 0; k < 2 && after; k++) {
+			if (next[k] < 0)
+				continue;
+			if ((size_t)next[k] >= n) {
+				fields = BJ_XDP_CTX_ALL;
+				break;
+			}
+			if ((live[next[k]] | after) != live[next[k]]) {
+				live[next[k]] |= (uint16_t)after;
+				work[top++] = (size_t)next[k];
+			}
+		}
+	}
+out:
+	free(live);
+	free(work);
+	return fields;
 }
 
 static bool is_mov_r10(const struct bj_insn *in)
@@ -356,7 +452,7 @@ int bj_xdp_rewrite(const struct bj_insn *insns, size_t n, struct bj_insn **out, 
 		ret = check_subprog_redirects(insns, n, pl.main_end, err);
 	if (ret)
 		return ret;
-	pl.reads_ctx = bj_xdp_reads_ctx(insns, n);
+	pl.reads_ctx = bj_xdp_ctx_fields(insns, n) != 0;
 	choose_locations(insns, n, &pl);
 	new_idx = calloc(n + 1, sizeof(*new_idx));
 	if (!new_idx)

@@ -17,6 +17,8 @@
 BJ_DEFINE_XDP_CALL(bj_xdp_rx);
 
 enum call_kind { CALL_INVOKE, CALL_STATIC, CALL_DISPATCHER, CALL_DIRECT };
+/* What the program reads of its context, so what each frame's xdp_md needs. */
+enum { FILL_NONE, FILL_DATA, FILL_ALL };
 
 /* One batch's counts, kept in plain integers and published to the worker's atomics once per batch.
  * actions[BJ_XDP_N_ACTIONS] counts the values outside enum xdp_action, so that counting needs no branch. */
@@ -36,7 +38,7 @@ struct bj_xdp {
 	unsigned n_workers;
 	bool checked;
 	bool redirects;            /* the program uses bpf_redirect*(): targets are tracked per frame */
-	bool reads_ctx;            /* the program may read its xdp_md: contexts are filled per batch */
+	int fill;                  /* the xdp_md fields filled per frame: FILL_NONE, FILL_DATA or FILL_ALL */
 	bool may_fault;            /* a batched run may stop early: slots are marked to find the frame */
 	uint64_t budget;
 	enum call_kind call;
@@ -248,12 +250,14 @@ int bj_xdp__create(struct bj_prog *prog, const struct bj_xdp_opts *opts, struct 
 	x->checked = bj_prog_checked(prog);
 	{
 		const struct bj_insn *insns;
+		uint32_t fields;
 		size_t n;
 
 		insns = bj_prog__insns(prog, &n);
 		x->redirects = bj_xdp_calls_helper(insns, n, BJ_XDP_FN_REDIRECT) ||
 			       bj_xdp_calls_helper(insns, n, BJ_XDP_FN_REDIRECT_MAP);
-		x->reads_ctx = bj_xdp_reads_ctx(insns, n);
+		fields = bj_xdp_ctx_fields(insns, n);
+		x->fill = !fields ? FILL_NONE : fields & ~(BJ_XDP_CTX_DATA | BJ_XDP_CTX_DATA_END) ? FILL_ALL : FILL_DATA;
 		x->may_fault = x->checked || may_stop(insns, n);
 	}
 	if (x->batch_size > 65536 || x->n_workers > 1024) {
@@ -473,7 +477,7 @@ static void publish(struct bj_xdp_worker *w, const struct counts *c)
  * them the contexts (with a prefetch of each packet, so that the program's first touch hits the cache), the
  * fault marks, the cleared redirect targets. Instantiated per combination so that each loop stays tight.
  */
-static inline __attribute__((always_inline)) uintptr_t prepare(struct bj_xdp_worker *w, bool fill, bool mark,
+static inline __attribute__((always_inline)) uintptr_t prepare(struct bj_xdp_worker *w, int fill, bool mark,
 							       bool clear_targets)
 {
 	uintptr_t top = 0;
@@ -484,10 +488,12 @@ static inline __attribute__((always_inline)) uintptr_t prepare(struct bj_xdp_wor
 		uintptr_t buf = (uintptr_t)f->buf;
 
 		top |= buf + f->buf_sz - 1;
-		if (fill) {
+		if (fill != FILL_NONE) {
 			__builtin_prefetch(f->buf + f->data);
 			s->md.data = (uint32_t)(buf + f->data);
 			s->md.data_end = (uint32_t)(buf + f->data_end);
+		}
+		if (fill == FILL_ALL) {
 			s->md.data_meta = (uint32_t)(buf + f->data_meta);
 			s->md.ingress_ifindex = f->ingress_ifindex;
 			s->md.rx_queue_index = f->rx_queue_index;
@@ -508,10 +514,13 @@ static inline __attribute__((always_inline)) uintptr_t prepare(struct bj_xdp_wor
 	static uintptr_t prepare_##fill##mark##clear(struct bj_xdp_worker *w) { return prepare(w, fill, mark, clear); }
 PREPARE_FN(0, 0, 0) PREPARE_FN(0, 0, 1) PREPARE_FN(0, 1, 0) PREPARE_FN(0, 1, 1)
 PREPARE_FN(1, 0, 0) PREPARE_FN(1, 0, 1) PREPARE_FN(1, 1, 0) PREPARE_FN(1, 1, 1)
+PREPARE_FN(2, 0, 0) PREPARE_FN(2, 0, 1) PREPARE_FN(2, 1, 0) PREPARE_FN(2, 1, 1)
 
-static uintptr_t (*const prepare_fns[2][2][2])(struct bj_xdp_worker *) = {
+/* [fill][mark][clear_targets] */
+static uintptr_t (*const prepare_fns[3][2][2])(struct bj_xdp_worker *) = {
 	{ { prepare_000, prepare_001 }, { prepare_010, prepare_011 } },
 	{ { prepare_100, prepare_101 }, { prepare_110, prepare_111 } },
+	{ { prepare_200, prepare_201 }, { prepare_210, prepare_211 } },
 };
 
 /*
@@ -522,9 +531,9 @@ static bool prepare_slots(const struct bj_xdp *x, struct bj_xdp_worker *w, uint3
 {
 	bool mark = x->may_fault && x->exec == BJ_XDP_EXEC_REWRITE;
 
-	if (!x->reads_ctx && !mark && !x->redirects)
+	if (x->fill == FILL_NONE && !mark && !x->redirects)
 		return true;
-	if (BJ_LIKELY(!(prepare_fns[x->reads_ctx][mark][x->redirects](w) >> 32)))
+	if (BJ_LIKELY(!(prepare_fns[x->fill][mark][x->redirects](w) >> 32)))
 		return true;
 	for (uint32_t i = 0; i < w->n; i++)
 		if (!bj_lowmem_fits(w->frames[i].buf, w->frames[i].buf_sz)) {

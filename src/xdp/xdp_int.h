@@ -95,8 +95,14 @@ uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint
  * deep a stack, bpf_redirect*() from a subprogram, which cannot see the current frame).
  */
 int bj_xdp_rewrite(const struct bj_insn *insns, size_t n, struct bj_insn **out, size_t *out_n, struct bj_error *err);
-/* Whether the main program may read its context: r1 at entry is live (conservative). */
-bool bj_xdp_reads_ctx(const struct bj_insn *insns, size_t n);
+/*
+ * The xdp_md fields the program may read (bit k: the u32 at offset 4k), following the context pointer through
+ * copies; BJ_XDP_CTX_ALL when it does anything else with it (arithmetic, spills, helper or subprogram calls).
+ */
+#define BJ_XDP_CTX_ALL 0x3fu
+#define BJ_XDP_CTX_DATA 0x1u
+#define BJ_XDP_CTX_DATA_END 0x2u
+uint32_t bj_xdp_ctx_fields(const struct bj_insn *insns, size_t n);
 /* Whether the program calls helper `id` anywhere. */
 bool bj_xdp_calls_helper(const struct bj_insn *insns, size_t n, int32_t id);
 

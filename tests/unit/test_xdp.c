@@ -717,19 +717,29 @@ static void test_rewrite_layout(void **state)
 	}
 }
 
-/* Whether the program reads its context decides if the runner fills it: only a read before any jump counts. */
-static void test_reads_ctx(void **state)
+/* The context fields a program reads decide what the runner fills: followed through copies and branches, all
+ * of them for any other use of the pointer. */
+static void test_ctx_fields(void **state)
 {
-	static const struct { const char *text; bool reads; } cases[] = {
-		{ "mov %r0, 1\n exit\n", false },
-		{ "mov %r1, 7\n mov %r2, 0\n call 23\n exit\n", false },
-		{ "lddw %r1, 0x1234\n ldxw %r0, [%r1+0]\n exit\n", false },
-		{ "ldxw %r0, [%r1+4]\n exit\n", true },
-		{ "mov %r6, %r1\n mov %r1, 0\n ldxw %r0, [%r6+0]\n exit\n", true },
-		{ "add %r1, 0\n mov %r1, 0\n mov %r0, 1\n exit\n", true },
-		{ "mov %r2, 0\n call 44\n exit\n", true },
-		{ "ja l\n l:\n mov %r1, 0\n mov %r0, 1\n exit\n", true },
-		{ "stxw [%r10-4], %r1\n mov %r1, 0\n mov %r0, 1\n exit\n", true },
+	static const struct { const char *text; uint32_t fields; } cases[] = {
+		{ "mov %r0, 1\n exit\n", 0 },
+		{ "mov %r1, 7\n mov %r2, 0\n call 23\n exit\n", 0 },
+		{ "lddw %r1, 0x1234\n ldxw %r0, [%r1+0]\n exit\n", 0 },
+		{ "ja l\n l:\n mov %r1, 0\n ldxw %r0, [%r1+8]\n exit\n", 0 },
+		{ "ldxw %r0, [%r1+4]\n exit\n", 0x2 },
+		{ "mov %r6, %r1\n mov %r1, 0\n ldxw %r0, [%r6+16]\n exit\n", 0x10 },
+		{ "ldxw %r2, [%r1+0]\n jeq %r2, 0, l\n mov %r7, %r1\n ldxw %r0, [%r7+12]\n exit\n"
+		  " l:\n ldxw %r0, [%r1+4]\n exit\n", 0xb },
+		/* A loop carries the copy round: the load at its head sees it on the second pass. */
+		{ "mov %r2, 0\n l:\n jeq %r2, 1, out\n mov %r6, %r1\n mov %r2, 1\n ja l\n"
+		  " out:\n ldxw %r0, [%r6+8]\n exit\n", 0x4 },
+		{ "add %r1, 0\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "mov %r2, 0\n call 44\n exit\n", BJ_XDP_CTX_ALL },
+		{ "stxdw [%r10-8], %r1\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "mov32 %r2, %r1\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "jeq %r1, 0, l\n l:\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "mov %r6, %r1\n call local f\n exit\n f:\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "ldxdw %r0, [%r1+20]\n exit\n", BJ_XDP_CTX_ALL },
 	};
 
 	(void)state;
@@ -737,9 +747,10 @@ static void test_reads_ctx(void **state)
 		struct bj_insn *insns;
 		size_t n;
 
-		assert_int_equal(bj_asm(cases[i].text, &insns, &n, NULL), 0);
-		if (bj_xdp_reads_ctx(insns, n) != cases[i].reads)
-			fail_msg("case %zu: reads_ctx should be %d", i, cases[i].reads);
+		if (bj_asm(cases[i].text, &insns, &n, NULL))
+			fail_msg("case %zu does not assemble", i);
+		if (bj_xdp_ctx_fields(insns, n) != cases[i].fields)
+			fail_msg("case %zu: fields 0x%x, want 0x%x", i, bj_xdp_ctx_fields(insns, n), cases[i].fields);
 		free(insns);
 	}
 }
@@ -854,7 +865,7 @@ int main(void)
 		cmocka_unit_test(test_redirect_rules),
 		cmocka_unit_test(test_rewrite_refusals),
 		cmocka_unit_test(test_rewrite_layout),
-		cmocka_unit_test(test_reads_ctx),
+		cmocka_unit_test(test_ctx_fields),
 		cmocka_unit_test(test_exec_fallback),
 		cmocka_unit_test(test_frames_above_4g),
 		cmocka_unit_test(test_equivalence_drop),
