@@ -20,10 +20,11 @@ struct bj_frame *bj_xdp_frame_of(struct bj_xdp_worker *w, uint64_t ctx, uint32_t
 	return &w->frames[*index];
 }
 
-/* Out of line, so that the helpers' common path saves no registers for it. */
-static __attribute__((cold, noinline)) void no_runner(struct bj_run *run, const char *helper)
+/* Out of line and returning the helper's result, so that the helpers' common path saves no registers for it. */
+static __attribute__((cold, noinline)) uint64_t no_runner(struct bj_run *run, const char *helper)
 {
 	bj_run_fault(run, EINVAL, -1, "%s outside an XDP runner: no frame to act on", helper);
+	return 0;
 }
 
 static struct bj_xdp_worker *worker_of(struct bj_run *run, const char *helper)
@@ -195,13 +196,12 @@ static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags,
 uint64_t bj_xdp_redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
 			    struct bj_run *run)
 {
-	struct bj_xdp_worker *w = worker_of(run, "bpf_redirect");
+	struct bj_xdp_worker *w = run->env;
 
 	(void)r4, (void)r5;
-	if (!w)
-		return 0;
-	w->cur_ctx = ctx;
-	return redirect_to(bj_xdp_cur_target(w), ifindex, flags);
+	if (BJ_UNLIKELY(!w))
+		return no_runner(run, "bpf_redirect");
+	return redirect_to(&w->targets[(ctx - (uintptr_t)w->slots) / BJ_XDP_SLOT_SIZE], ifindex, flags);
 }
 
 uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,

@@ -678,34 +678,48 @@ static void send_group(struct bj_xdp *x, struct bj_xdp_worker *w, const struct b
 	*errors += m - taken;
 }
 
+/*
+ * Splits the REDIRECT frames from `from` on into those going where frame `from` goes (group) and the others
+ * (rest). Kind and ifindex, compared as one word, decide for every kind but MAP (`simple`).
+ */
+static inline __attribute__((always_inline)) void split_first(struct bj_xdp_worker *w, uint32_t from, bool simple,
+							      uint32_t *m, uint32_t *left)
+{
+	struct bj_frame **group = w->out, **rest = w->out + w->cap, *frames = w->frames;
+	const struct bj_xdp_target *targets = w->targets, *t = &targets[from];
+	uint64_t head = target_head(t);
+	uint32_t n = w->n, k = 0, r = 0;
+
+	for (uint32_t i = from; i < n; i++) {
+		if (frames[i].action != BJ_XDP_REDIRECT)
+			continue;
+		if (target_head(&targets[i]) == head && (simple || same_target(&targets[i], t)))
+			group[k++] = &frames[i];
+		else
+			rest[r++] = &frames[i];
+	}
+	*m = k;
+	*left = r;
+}
+
 static void deliver_redirects(struct bj_xdp *x, struct bj_xdp_worker *w, uint32_t *redirected, uint32_t *errors)
 {
 	/* One pass groups the frames of the first target seen (usually all of them); the others wait in `rest`
 	 * for one more pass per target. */
-	struct bj_frame **group = w->out, **rest = w->out + w->cap, *frames = w->frames;
-	const struct bj_xdp_target *t = NULL, *targets = w->targets;
-	uint32_t m = 0, left = 0, n = w->n;
-	uint64_t t_head = 0;
-	bool t_simple = true;
+	struct bj_frame **group = w->out, **rest = w->out + w->cap;
+	const struct bj_xdp_target *t;
+	uint32_t first = 0, m, left;
 
-	for (uint32_t i = 0; i < n; i++) {
-		const struct bj_xdp_target *ti = &targets[i];
-
-		if (frames[i].action != BJ_XDP_REDIRECT)
-			continue;
-		if (!t) {
-			t = ti;
-			t_head = target_head(t);
-			t_simple = t->kind != BJ_XDP_TARGET_MAP;
-		}
-		/* Kind and ifindex in one compare decide for every kind but MAP. */
-		if (target_head(ti) == t_head && (t_simple || same_target(ti, t)))
-			group[m++] = &frames[i];
-		else
-			rest[left++] = &frames[i];
-	}
-	if (m)
-		send_group(x, w, t, group, m, redirected, errors);
+	while (first < w->n && w->frames[first].action != BJ_XDP_REDIRECT)
+		first++;
+	if (first == w->n)
+		return;
+	t = &w->targets[first];
+	if (t->kind == BJ_XDP_TARGET_MAP)
+		split_first(w, first, false, &m, &left);
+	else
+		split_first(w, first, true, &m, &left);
+	send_group(x, w, t, group, m, redirected, errors);
 	while (left) {
 		uint32_t keep = 0;
 
