@@ -473,9 +473,9 @@ static void publish(struct bj_xdp_worker *w, const struct counts *c)
 }
 
 /*
- * One pass over the frames before the run: the 4 GiB check (folded into one OR), and as the program needs
- * them the contexts (with a prefetch of each packet, so that the program's first touch hits the cache), the
- * fault marks, the cleared redirect targets. Instantiated per combination so that each loop stays tight.
+ * One pass over the frames before the run, with what the program needs: its contexts (the 4 GiB check folded
+ * into one OR, and a prefetch of each packet, so that the program's first touch hits the cache), the fault
+ * marks, the cleared redirect targets. Instantiated per combination so that each loop stays tight.
  */
 static inline __attribute__((always_inline)) uintptr_t prepare(struct bj_xdp_worker *w, int fill, bool mark,
 							       bool clear_targets)
@@ -487,8 +487,8 @@ static inline __attribute__((always_inline)) uintptr_t prepare(struct bj_xdp_wor
 		struct bj_xdp_slot *s = &w->slots[i];
 		uintptr_t buf = (uintptr_t)f->buf;
 
-		top |= buf + f->buf_sz - 1;
 		if (fill != FILL_NONE) {
+			top |= buf + f->buf_sz - 1;
 			__builtin_prefetch(f->buf + f->data);
 			s->md.data = (uint32_t)(buf + f->data);
 			s->md.data_end = (uint32_t)(buf + f->data_end);
