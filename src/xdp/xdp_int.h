@@ -33,7 +33,7 @@ struct bj_xdp_slot {
 
 struct bj_xdp_counters {
 	_Atomic uint64_t packets, batches, actions[BJ_XDP_N_ACTIONS], other, faults, tx, tx_errors, redirected,
-		redirect_errors, busy_ns;
+		redirect_errors, busy_ticks;
 };
 
 struct bj_xdp_worker {

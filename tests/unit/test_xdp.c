@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/lowmem.h"
@@ -300,7 +301,9 @@ static uint32_t record_redirect(void *ctx, unsigned worker, const struct bj_xdp_
 
 static void run_deliver(struct bj_prog *prog, enum bj_xdp_exec exec, struct delivery *d)
 {
+	struct timespec t0, t1;
 	struct bj_error err = { 0 };
+	uint64_t wall;
 	struct bj_batch *b;
 	struct bj_io *io;
 	struct bj_xdp *x;
@@ -321,14 +324,20 @@ static void run_deliver(struct bj_prog *prog, enum bj_xdp_exec exec, struct deli
 	BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
 	assert_int_equal(bj_batch__create(64, &bo, &b), 0);
 	d->frames = b->frames;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((ret = bj_io__rx(io, b, &err)) > 0) {
 		assert_int_equal(bj_xdp__run_batch(x, 0, b, &err), 0);
 		assert_int_equal(bj_xdp__deliver(x, 0, b, io, &err), 0);
 		d->base += b->n;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_int_equal(ret, -ENODATA);
 	d->st.sz = sizeof(d->st);
 	assert_int_equal(bj_xdp__stats(x, &d->st), 0);
+	/* Busy time (counted in TSC ticks, scaled at the end) lies within the run's wall time. */
+	wall = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	if (!d->st.busy_ns || d->st.busy_ns > wall)
+		fail_msg("busy %" PRIu64 " ns in a run of %" PRIu64 " ns", d->st.busy_ns, wall);
 	bj_batch__destroy(b);
 	bj_io__destroy(io);
 	bj_xdp__destroy(x);
