@@ -176,18 +176,16 @@ static bool ctx_step(const struct bj_insn *in, uint32_t live, uint32_t *out, uin
 		*out = live;
 		return !dst_ctx;
 	case BPF_STX:
-		if (dst_ctx || src_ctx)
-			return false;
-		/* Atomics with a fetch write src (cmpxchg r0). */
-		*out = BJ_MODE(in->code) == BPF_ATOMIC ? live & ~(1u << in->src) & ~1u : live;
-		return true;
+		/* Atomics that write src or r0 leave them counted as possible copies: more fields, never fewer. */
+		*out = live;
+		return !dst_ctx && !src_ctx;
 	case BPF_LD:
 		*out = live & ~def;
 		return bj_insn_is_lddw(in);
 	default: /* BPF_JMP, BPF_JMP32 */
 		if (op == BPF_CALL) {
 			/* A helper may take the context from r1-r5; a subprogram sees the caller's r6-r9 too. */
-			if ((live & R1_R5) || (in->src != 0 && live))
+			if ((live & R1_R5) || ((in->src != 0 || x) && live))
 				return false;
 			*out = live & ~R0_R5;
 			return true;

@@ -749,6 +749,9 @@ static void test_ctx_fields(void **state)
 		{ "jeq %r1, 0, l\n l:\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
 		{ "mov %r6, %r1\n call local f\n exit\n f:\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
 		{ "ldxdw %r0, [%r1+20]\n exit\n", BJ_XDP_CTX_ALL },
+		/* An atomic that writes r0 does not hide the copy it may have left there. */
+		{ "mov %r0, %r1\n mov %r2, 1\n lock add [%r10-8], %r2\n ldxw %r3, [%r0+16]\n mov %r0, 1\n exit\n",
+		  0x10 },
 	};
 
 	(void)state;
