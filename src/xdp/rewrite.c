@@ -39,6 +39,7 @@ struct plan {
 	struct loc cur, end;
 	int16_t shift; /* bytes the loop's stack slots take below the program's stack */
 	bool reads_ctx;/* the body needs r1 = the context (else a register cursor is not copied to r1) */
+	unsigned subst;
 	size_t epi, epi_len;
 };
 
@@ -85,17 +86,21 @@ static int find_main_end(const struct bj_insn *insns, size_t n, size_t *main_end
 	return 0;
 }
 
-static bool is_redirect_call(const struct bj_insn *in)
+/* A call of bpf_redirect or bpf_redirect_map that the rewrite gives the frame (`subst`: BJ_XDP_SUBST_*). */
+static bool is_redirect_call(const struct bj_insn *in, unsigned subst)
 {
-	return in->code == (BPF_JMP | BPF_CALL) && in->src == 0 &&
-	       (in->imm == BJ_XDP_FN_REDIRECT || in->imm == BJ_XDP_FN_REDIRECT_MAP);
+	if (in->code != (BPF_JMP | BPF_CALL) || in->src != 0)
+		return false;
+	return (in->imm == BJ_XDP_FN_REDIRECT && (subst & BJ_XDP_SUBST_REDIRECT)) ||
+	       (in->imm == BJ_XDP_FN_REDIRECT_MAP && (subst & BJ_XDP_SUBST_REDIRECT_MAP));
 }
 
 /* A subprogram does not see the loop's cursor, so it cannot tell bpf_redirect*() which frame runs. */
-static int check_subprog_redirects(const struct bj_insn *insns, size_t n, size_t main_end, struct bj_error *err)
+static int check_subprog_redirects(const struct bj_insn *insns, size_t n, size_t main_end, unsigned subst,
+				   struct bj_error *err)
 {
 	for (size_t i = main_end; i < n; i++) {
-		if (is_redirect_call(&insns[i]))
+		if (is_redirect_call(&insns[i], subst))
 			return bj_fail(err, EOPNOTSUPP, (long)i, -1,
 				       "batch rewrite: helper %d called from a subprogram at insn %zu", insns[i].imm, i);
 		if (bj_insn_is_lddw(&insns[i]))
@@ -300,7 +305,7 @@ static int main_insn_len(const struct bj_insn *insns, size_t i, const struct pla
 	if ((cls == BPF_ALU || cls == BPF_ALU64 || cls == BPF_JMP || cls == BPF_JMP32 || cls == BPF_STX) &&
 	    BJ_SRCBIT(in->code) && in->src == BPF_REG_10 && in->code != BJ_CALLX)
 		return bj_fail(err, EOPNOTSUPP, (long)i, -1, "batch rewrite: r10 used as a value at insn %zu", i);
-	return is_redirect_call(in) ? 2 : 1;
+	return is_redirect_call(in, pl->subst) ? 2 : 1;
 }
 
 static int set_rel(struct bj_insn *out, size_t p, long target, bool in_imm, struct bj_error *err)
@@ -352,7 +357,7 @@ static int emit_moved(const struct bj_insn *insns, size_t i, const struct plan *
 		out[p] = insn(BPF_JMP | BPF_JA, 0, 0, 0, 0);
 		return set_rel(out, p, (long)pl->epi, false, err);
 	}
-	if (is_redirect_call(in)) {
+	if (is_redirect_call(in, pl->subst)) {
 		bool map = in->imm == BJ_XDP_FN_REDIRECT_MAP;
 
 		/* The first argument register the helper leaves unused; calls clobber r1-r5 anyway. */
@@ -438,16 +443,17 @@ static int layout(const struct bj_insn *insns, size_t n, struct plan *pl, size_t
 	return 0;
 }
 
-int bj_xdp_rewrite(const struct bj_insn *insns, size_t n, struct bj_insn **out, size_t *out_n, struct bj_error *err)
+int bj_xdp_rewrite(const struct bj_insn *insns, size_t n, unsigned subst, struct bj_insn **out, size_t *out_n,
+		   struct bj_error *err)
 {
-	struct plan pl = { 0 };
+	struct plan pl = { .subst = subst };
 	size_t *new_idx = NULL, total;
 	struct bj_insn *o = NULL;
 	int ret;
 
 	ret = find_main_end(insns, n, &pl.main_end, err);
 	if (!ret)
-		ret = check_subprog_redirects(insns, n, pl.main_end, err);
+		ret = check_subprog_redirects(insns, n, pl.main_end, subst, err);
 	if (ret)
 		return ret;
 	pl.reads_ctx = bj_xdp_ctx_fields(insns, n) != 0;

@@ -131,6 +131,23 @@ static void worker_fini(struct bj_xdp_worker *w)
 	free(w->all);
 }
 
+/* Which of bpf_redirect and bpf_redirect_map in the program's table are the runtime's (BJ_XDP_SUBST_*). */
+static unsigned own_redirects(bj_helper_fn const *table)
+{
+	const struct bj_helper *h;
+	unsigned subst = 0;
+	size_t n;
+
+	h = bj_xdp_helpers(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].id == BJ_XDP_FN_REDIRECT && table[h[i].id] == h[i].fn)
+			subst |= BJ_XDP_SUBST_REDIRECT;
+		if (h[i].id == BJ_XDP_FN_REDIRECT_MAP && table[h[i].id] == h[i].fn)
+			subst |= BJ_XDP_SUBST_REDIRECT_MAP;
+	}
+	return subst;
+}
+
 /*
  * The original's helpers (built-in and the embedder's) plus the rewrite's bpf_redirect*() variants. The
  * rewritten program comes from an accepted one: it runs unchecked when the original does, else checked, and
@@ -154,7 +171,7 @@ static int create_rewritten(struct bj_xdp *x, struct bj_error *err)
 	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_REDIRECT_AT, "bpf_redirect", bj_xdp_redirect_at };
 	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_REDIRECT_MAP_AT, "bpf_redirect_map", bj_xdp_redirect_map_at };
 	insns = bj_prog__insns(x->prog, &n);
-	ret = bj_xdp_rewrite(insns, n, &rw, &rw_n, err);
+	ret = bj_xdp_rewrite(insns, n, own_redirects(table), &rw, &rw_n, err);
 	if (!ret) {
 		bj_prog_run_init(x->prog, &probe);
 		BJ_OPTS(bj_prog_opts, po, .name = "xdp_batch", .type = BJ_PROG_TYPE_XDP,

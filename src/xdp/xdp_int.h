@@ -90,11 +90,16 @@ uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint
 
 /*
  * The batch rewrite: `insns` becomes a program called with r1 = the first slot and r2 = the number of frames
- * (at least 1), which runs the original main program once per slot. Fails with -EOPNOTSUPP or -E2BIG (err
- * says why) when the program cannot loop (tail calls, indirect calls, stack pointer uses it cannot follow, too
- * deep a stack, bpf_redirect*() from a subprogram, which cannot see the current frame).
+ * (at least 1), which runs the original main program once per slot. `subst` (BJ_XDP_SUBST_*): the helpers whose
+ * calls become their _AT form; only the runtime's own bpf_redirect*() keep targets per frame, so a program whose
+ * embedder replaced them keeps its calls. Fails with -EOPNOTSUPP or -E2BIG (err says why) when the program
+ * cannot loop (tail calls, indirect calls, stack pointer uses it cannot follow, too deep a stack, a substituted
+ * helper called from a subprogram, which cannot see the current frame).
  */
-int bj_xdp_rewrite(const struct bj_insn *insns, size_t n, struct bj_insn **out, size_t *out_n, struct bj_error *err);
+#define BJ_XDP_SUBST_REDIRECT 1u
+#define BJ_XDP_SUBST_REDIRECT_MAP 2u
+int bj_xdp_rewrite(const struct bj_insn *insns, size_t n, unsigned subst, struct bj_insn **out, size_t *out_n,
+		   struct bj_error *err);
 /*
  * The xdp_md fields the program may read (bit k: the u32 at offset 4k), following the context pointer through
  * copies; BJ_XDP_CTX_ALL when it does anything else with it (arithmetic, spills, helper or subprogram calls).

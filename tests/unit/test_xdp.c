@@ -671,6 +671,60 @@ static void test_redirect_rules(void **state)
 	bj_map__destroy(map);
 }
 
+/* An embedder's own bpf_redirect: counts its calls through the user pointer and answers by ifindex parity. */
+static uint64_t own_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+{
+	(void)flags, (void)r3, (void)r4, (void)r5;
+	(*(uint32_t *)bj_run__user(run))++;
+	return ifindex % 2 ? BJ_XDP_PASS : BJ_XDP_DROP;
+}
+
+/* A replaced bpf_redirect keeps its calls in the rewrite: it runs once per frame, as per packet. */
+static void test_redirect_replaced(void **state)
+{
+	static const enum bj_xdp_exec execs[] = { BJ_XDP_EXEC_PER_PACKET, BJ_XDP_EXEC_REWRITE };
+	struct bj_helper helpers[8];
+	const struct bj_helper *xh;
+	struct bj_insn *insns;
+	size_t n, nh;
+
+	(void)state;
+	assert_int_equal(bj_asm("ldxw %r1, [%r1+12]\n mov %r2, 0\n call 23\n exit\n", &insns, &n, NULL), 0);
+	xh = bj_xdp_helpers(&nh);
+	memcpy(helpers, xh, nh * sizeof(*xh));
+	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_REDIRECT, "own_redirect", own_redirect };
+	for (size_t e = 0; e < N(execs); e++) {
+		uint32_t calls = 0;
+		struct bj_prog *prog;
+		struct bj_batch *b;
+		struct bj_xdp *x;
+
+		BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = BJ_ENGINE_JIT, .helpers = helpers,
+			.n_helpers = nh, .unchecked = true, .user = &calls);
+		assert_int_equal(bj_prog__create(insns, n, &po, &prog, NULL), 0);
+		BJ_OPTS(bj_xdp_opts, xo, .exec = execs[e]);
+		assert_int_equal(bj_xdp__create(prog, &xo, &x, NULL), 0);
+		BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+		assert_int_equal(bj_batch__create(8, &bo, &b), 0);
+		for (uint32_t i = 0; i < 8; i++) {
+			b->frames[i].data_end = b->frames[i].data + 60;
+			b->frames[i].ingress_ifindex = i + 1;
+		}
+		b->n = 8;
+		assert_int_equal(bj_xdp__run_batch(x, 0, b, NULL), 0);
+		assert_int_equal(calls, 8);
+		for (uint32_t i = 0; i < 8; i++) {
+			assert_int_equal(b->frames[i].action, (i + 1) % 2 ? BJ_XDP_PASS : BJ_XDP_DROP);
+			assert_int_equal(bj_xdp__target(x, 0, i)->kind, BJ_XDP_TARGET_NONE);
+		}
+		b->n = 0;
+		bj_batch__destroy(b);
+		bj_xdp__destroy(x);
+		bj_prog__destroy(prog);
+	}
+	free(insns);
+}
+
 /* ---- the rewrite's limits ---- */
 
 #define USE_R6_R9 "mov %r6, 0\n mov %r7, 0\n mov %r8, 0\n mov %r9, 0\n"
@@ -692,7 +746,7 @@ static void test_rewrite_refusals(void **state)
 
 		assert_int_equal(bj_asm(cases[i].text, &insns, &n, NULL), 0);
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(bj_xdp_rewrite(insns, n, &out, &out_n, &err), cases[i].err);
+		assert_int_equal(bj_xdp_rewrite(insns, n, BJ_XDP_SUBST_REDIRECT | BJ_XDP_SUBST_REDIRECT_MAP, &out, &out_n, &err), cases[i].err);
 		assert_true(err.msg[0] != 0);
 		free(insns);
 	}
@@ -717,7 +771,7 @@ static void test_rewrite_layout(void **state)
 		size_t n, out_n;
 
 		assert_int_equal(bj_asm(cases[i].text, &insns, &n, NULL), 0);
-		assert_int_equal(bj_xdp_rewrite(insns, n, &out, &out_n, NULL), 0);
+		assert_int_equal(bj_xdp_rewrite(insns, n, BJ_XDP_SUBST_REDIRECT | BJ_XDP_SUBST_REDIRECT_MAP, &out, &out_n, NULL), 0);
 		assert_int_equal(out[2].dst, cases[i].end_dst);
 		assert_int_equal(out[3].dst, cases[i].cur_dst);
 		assert_int_equal(out[cases[i].at].off, cases[i].off);
@@ -875,6 +929,7 @@ int main(void)
 		cmocka_unit_test(test_adjust_tail_limits),
 		cmocka_unit_test(test_adjust_meta_limits),
 		cmocka_unit_test(test_redirect_rules),
+		cmocka_unit_test(test_redirect_replaced),
 		cmocka_unit_test(test_rewrite_refusals),
 		cmocka_unit_test(test_rewrite_layout),
 		cmocka_unit_test(test_ctx_fields),
