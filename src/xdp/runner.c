@@ -187,13 +187,13 @@ static int create_rewritten(struct bj_xdp *x, struct bj_error *err)
 
 /*
  * Whether an unchecked run can stop early: only helpers (and the calls and legacy loads behind them) fault.
- * bpf_redirect stops a run only outside a runner.
+ * The runtime's bpf_redirect (`own_redirect`) stops a run only outside a runner.
  */
-static bool may_stop(const struct bj_insn *insns, size_t n)
+static bool may_stop(const struct bj_insn *insns, size_t n, bool own_redirect)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint8_t cls = BJ_CLASS(insns[i].code);
-		bool redirect = insns[i].code == (BPF_JMP | BPF_CALL) && insns[i].src == 0 &&
+		bool redirect = own_redirect && insns[i].code == (BPF_JMP | BPF_CALL) && insns[i].src == 0 &&
 				insns[i].imm == BJ_XDP_FN_REDIRECT;
 
 		if ((insns[i].code == (BPF_JMP | BPF_CALL) && !redirect) || insns[i].code == BJ_CALLX ||
@@ -315,7 +315,8 @@ int bj_xdp__create(struct bj_prog *prog, const struct bj_xdp_opts *opts, struct 
 			       bj_xdp_calls_helper(insns, n, BJ_XDP_FN_REDIRECT_MAP);
 		fields = bj_xdp_ctx_fields(insns, n);
 		x->fill = !fields ? FILL_NONE : fields & ~(BJ_XDP_CTX_DATA | BJ_XDP_CTX_DATA_END) ? FILL_ALL : FILL_DATA;
-		x->may_fault = x->checked || may_stop(insns, n);
+		x->may_fault = x->checked ||
+			       may_stop(insns, n, own_redirects(bj_prog_helpers(prog)) & BJ_XDP_SUBST_REDIRECT);
 	}
 	if (x->batch_size > 65536 || x->n_workers > 1024) {
 		ret = bj_fail(err, EINVAL, -1, -1, "bj_xdp_opts: batch size %u or %u workers out of range",

@@ -676,10 +676,13 @@ static uint64_t own_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint
 {
 	(void)flags, (void)r3, (void)r4, (void)r5;
 	(*(uint32_t *)bj_run__user(run))++;
+	if (ifindex == 4)
+		bj_run_fault(run, EINVAL, -1, "own_redirect: no device 4");
 	return ifindex % 2 ? BJ_XDP_PASS : BJ_XDP_DROP;
 }
 
-/* A replaced bpf_redirect keeps its calls in the rewrite: it runs once per frame, as per packet. */
+/* A replaced bpf_redirect keeps its calls in the rewrite: it runs once per frame, as per packet, and when it
+ * stops a run only that frame is ABORTED. */
 static void test_redirect_replaced(void **state)
 {
 	static const enum bj_xdp_exec execs[] = { BJ_XDP_EXEC_PER_PACKET, BJ_XDP_EXEC_REWRITE };
@@ -714,7 +717,8 @@ static void test_redirect_replaced(void **state)
 		assert_int_equal(bj_xdp__run_batch(x, 0, b, NULL), 0);
 		assert_int_equal(calls, 8);
 		for (uint32_t i = 0; i < 8; i++) {
-			assert_int_equal(b->frames[i].action, (i + 1) % 2 ? BJ_XDP_PASS : BJ_XDP_DROP);
+			assert_int_equal(b->frames[i].action,
+					 i == 3 ? BJ_XDP_ABORTED : (i + 1) % 2 ? BJ_XDP_PASS : BJ_XDP_DROP);
 			assert_int_equal(bj_xdp__target(x, 0, i)->kind, BJ_XDP_TARGET_NONE);
 		}
 		b->n = 0;
