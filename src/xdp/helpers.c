@@ -193,6 +193,24 @@ static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags,
 	return BJ_XDP_REDIRECT;
 }
 
+/*
+ * The cursor the rewritten loop hands over may sit in a stack slot that a checked program can reach with
+ * pointer arithmetic: it must name one of the batch's slots before a target is written through it.
+ */
+static __attribute__((cold, noinline)) uint64_t bad_cursor(struct bj_run *run, uint64_t ctx)
+{
+	bj_run_fault(run, EINVAL, -1, "bpf_redirect*: the batch loop's frame pointer (0x%llx) was overwritten",
+		     (unsigned long long)ctx);
+	return 0;
+}
+
+static inline bool is_slot(const struct bj_xdp_worker *w, uint64_t ctx)
+{
+	uint64_t off = ctx - (uintptr_t)w->slots;
+
+	return off < (uint64_t)w->n * BJ_XDP_SLOT_SIZE && !(off % BJ_XDP_SLOT_SIZE);
+}
+
 uint64_t bj_xdp_redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
 			    struct bj_run *run)
 {
@@ -201,14 +219,21 @@ uint64_t bj_xdp_redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint
 	(void)r4, (void)r5;
 	if (BJ_UNLIKELY(!w))
 		return no_runner(run, "bpf_redirect");
+	if (BJ_UNLIKELY(!is_slot(w, ctx)))
+		return bad_cursor(run, ctx);
 	return redirect_to(&w->targets[(ctx - (uintptr_t)w->slots) / BJ_XDP_SLOT_SIZE], ifindex, flags);
 }
 
 uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,
 				struct bj_run *run)
 {
-	if (run->env)
-		((struct bj_xdp_worker *)run->env)->cur_ctx = ctx;
+	struct bj_xdp_worker *w = run->env;
+
+	if (BJ_UNLIKELY(!w))
+		return no_runner(run, "bpf_redirect_map");
+	if (BJ_UNLIKELY(!is_slot(w, ctx)))
+		return bad_cursor(run, ctx);
+	w->cur_ctx = ctx;
 	return xdp_redirect_map(map, key, flags, 0, r5, run);
 }
 

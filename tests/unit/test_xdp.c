@@ -757,6 +757,40 @@ static void test_rewrite_refusals(void **state)
 }
 
 /* Where the loop keeps its cursor and end: free callee-saved registers, else 16 bytes below the stack. */
+/* A checked program that overwrites the loop's frame pointer on its stack stops its run; nothing is written
+ * through the forged pointer. */
+static void test_forged_cursor(void **state)
+{
+	static const char text[] = USE_R6_R9 "mov %r2, %r10\n add %r2, -8\n add %r2, 16\n stdw [%r2+0], 0x1000\n"
+				   "mov %r1, 5\n mov %r2, 0\n call 23\n exit\n";
+	static const enum bj_engine engines[] = { BJ_ENGINE_INTERP, BJ_ENGINE_JIT };
+
+	(void)state;
+	for (size_t e = 0; e < N(engines); e++) {
+		struct bj_prog *prog = make_prog(text, engines[e], true);
+		struct bj_xdp_stats st = { .sz = sizeof(st) };
+		struct bj_batch *b;
+		struct bj_xdp *x;
+
+		BJ_OPTS(bj_xdp_opts, xo, .exec = BJ_XDP_EXEC_REWRITE);
+		assert_int_equal(bj_xdp__create(prog, &xo, &x, NULL), 0);
+		BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+		assert_int_equal(bj_batch__create(4, &bo, &b), 0);
+		for (uint32_t i = 0; i < 4; i++)
+			b->frames[i].data_end = b->frames[i].data + 60;
+		b->n = 4;
+		assert_int_equal(bj_xdp__run_batch(x, 0, b, NULL), 0);
+		for (uint32_t i = 0; i < 4; i++)
+			assert_int_equal(b->frames[i].action, BJ_XDP_ABORTED);
+		assert_int_equal(bj_xdp__stats(x, &st), 0);
+		assert_int_equal(st.faults, 4);
+		b->n = 0;
+		bj_batch__destroy(b);
+		bj_xdp__destroy(x);
+		bj_prog__destroy(prog);
+	}
+}
+
 static void test_rewrite_layout(void **state)
 {
 	static const struct { const char *text; int16_t off; size_t at; uint8_t end_dst, cur_dst; } cases[] = {
@@ -936,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_redirect_replaced),
 		cmocka_unit_test(test_rewrite_refusals),
 		cmocka_unit_test(test_rewrite_layout),
+		cmocka_unit_test(test_forged_cursor),
 		cmocka_unit_test(test_ctx_fields),
 		cmocka_unit_test(test_exec_fallback),
 		cmocka_unit_test(test_frames_above_4g),
