@@ -211,30 +211,56 @@ static inline bool is_slot(const struct bj_xdp_worker *w, uint64_t ctx)
 	return off < (uint64_t)w->n * BJ_XDP_SLOT_SIZE && !(off % BJ_XDP_SLOT_SIZE);
 }
 
-uint64_t bj_xdp_redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
-			    struct bj_run *run)
+static inline uint64_t redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, struct bj_run *run, bool check)
 {
 	struct bj_xdp_worker *w = run->env;
 
-	(void)r4, (void)r5;
 	if (BJ_UNLIKELY(!w))
 		return no_runner(run, "bpf_redirect");
-	if (BJ_UNLIKELY(!is_slot(w, ctx)))
+	if (check && BJ_UNLIKELY(!is_slot(w, ctx)))
 		return bad_cursor(run, ctx);
 	return redirect_to(&w->targets[(ctx - (uintptr_t)w->slots) / BJ_XDP_SLOT_SIZE], ifindex, flags);
 }
 
-uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,
-				struct bj_run *run)
+static inline uint64_t redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, struct bj_run *run,
+				       bool check)
 {
 	struct bj_xdp_worker *w = run->env;
 
 	if (BJ_UNLIKELY(!w))
 		return no_runner(run, "bpf_redirect_map");
-	if (BJ_UNLIKELY(!is_slot(w, ctx)))
+	if (check && BJ_UNLIKELY(!is_slot(w, ctx)))
 		return bad_cursor(run, ctx);
 	w->cur_ctx = ctx;
-	return xdp_redirect_map(map, key, flags, 0, r5, run);
+	return xdp_redirect_map(map, key, flags, 0, 0, run);
+}
+
+uint64_t bj_xdp_redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
+			    struct bj_run *run)
+{
+	(void)r4, (void)r5;
+	return redirect_at(ifindex, flags, ctx, run, true);
+}
+
+uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,
+				struct bj_run *run)
+{
+	(void)r5;
+	return redirect_map_at(map, key, flags, ctx, run, true);
+}
+
+uint64_t bj_xdp_redirect_at_trusted(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
+				    struct bj_run *run)
+{
+	(void)r4, (void)r5;
+	return redirect_at(ifindex, flags, ctx, run, false);
+}
+
+uint64_t bj_xdp_redirect_map_at_trusted(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,
+					struct bj_run *run)
+{
+	(void)r5;
+	return redirect_map_at(map, key, flags, ctx, run, false);
 }
 
 static const struct bj_helper xdp_helpers[] = {

@@ -168,8 +168,10 @@ static int create_rewritten(struct bj_xdp *x, struct bj_error *err)
 	for (uint32_t id = 0; id < BJ_HELPER_ID_MAX; id++)
 		if (table[id])
 			helpers[nh++] = (struct bj_helper){ id, "helper", table[id] };
-	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_REDIRECT_AT, "bpf_redirect", bj_xdp_redirect_at };
-	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_REDIRECT_MAP_AT, "bpf_redirect_map", bj_xdp_redirect_map_at };
+	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_REDIRECT_AT, "bpf_redirect",
+					    x->checked ? bj_xdp_redirect_at : bj_xdp_redirect_at_trusted };
+	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_REDIRECT_MAP_AT, "bpf_redirect_map",
+					    x->checked ? bj_xdp_redirect_map_at : bj_xdp_redirect_map_at_trusted };
 	insns = bj_prog__insns(x->prog, &n);
 	ret = bj_xdp_rewrite(insns, n, own_redirects(table), &rw, &rw_n, err);
 	if (!ret) {

@@ -83,10 +83,16 @@ static inline struct bj_xdp_target *bj_xdp_cur_target(struct bj_xdp_worker *w)
 	return &w->targets[(w->cur_ctx - (uintptr_t)w->slots) / BJ_XDP_SLOT_SIZE];
 }
 
+/* The _AT helpers for checked programs, which check that ctx names a slot of the batch (a checked program can
+ * reach the stack slot the loop keeps it in), and for trusted ones, which do not. */
 uint64_t bj_xdp_redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
 			    struct bj_run *run);
 uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,
 				struct bj_run *run);
+uint64_t bj_xdp_redirect_at_trusted(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
+				    struct bj_run *run);
+uint64_t bj_xdp_redirect_map_at_trusted(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,
+					struct bj_run *run);
 
 /*
  * The batch rewrite: `insns` becomes a program called with r1 = the first slot and r2 = the number of frames
