@@ -119,7 +119,8 @@ BJ_API const char *bj_xdp_action__name(uint32_t action);
 /*
  * Runs the program on every frame of b on behalf of `worker`: sets each frame's action and its data,
  * data_end and data_meta offsets. A run stopped by a fault (checked mode) gives that frame XDP_ABORTED.
- * Counts into the worker's statistics. -EINVAL when a frame lies above 4 GiB.
+ * Counts into the worker's statistics. -EINVAL when a frame lies above 4 GiB and the program reads its context
+ * (one that never does cannot see the frame's pointers, and runs on such frames).
  */
 BJ_API int bj_xdp__run_batch(struct bj_xdp *x, unsigned worker, struct bj_batch *b, struct bj_error *err);
 /* The redirect target of frame i of the worker's last batch (kind NONE unless its action is REDIRECT). */

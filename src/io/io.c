@@ -14,6 +14,11 @@ static bool frame_size_ok(uint32_t sz)
 	return sz >= 2048 && sz <= 65536 && sz % 64 == 0;
 }
 
+static size_t arena_size(uint32_t cap, uint32_t frame_sz)
+{
+	return (size_t)cap * (frame_sz + BJ_IO_FRAME_GAP);
+}
+
 int bj_batch__create(uint32_t cap, const struct bj_batch_opts *opts, struct bj_batch **out)
 {
 	uint32_t frame_sz = BJ_OPTS_GET(opts, frame_sz, 0) ? BJ_OPTS_GET(opts, frame_sz, 0) : BJ_IO_FRAME_SIZE;
@@ -31,9 +36,10 @@ int bj_batch__create(uint32_t cap, const struct bj_batch_opts *opts, struct bj_b
 	b->frames = calloc(cap, sizeof(*b->frames));
 	b->arena_low = BJ_OPTS_GET(opts, below_4g, false);
 	if (b->arena_low)
-		b->arena = bj_lowmem_alloc((size_t)cap * frame_sz);
-	/* Page-aligned so that frames line up like umem chunks and never share a cache line. */
-	if (!b->frames || (b->arena_low ? !b->arena : posix_memalign((void **)&b->arena, 4096, (size_t)cap * frame_sz))) {
+		b->arena = bj_lowmem_alloc(arena_size(cap, frame_sz));
+	/* Page-aligned, so that frames never share a cache line. */
+	if (!b->frames ||
+	    (b->arena_low ? !b->arena : posix_memalign((void **)&b->arena, 4096, arena_size(cap, frame_sz)))) {
 		free(b->frames);
 		free(b);
 		return -ENOMEM;
@@ -49,7 +55,7 @@ void bj_batch_frame_reset(struct bj_batch *b, uint32_t i)
 	struct bj_frame *f = &b->frames[i];
 
 	*f = (struct bj_frame){
-		.buf = b->arena + (size_t)i * b->frame_sz,
+		.buf = b->arena + (size_t)i * (b->frame_sz + BJ_IO_FRAME_GAP),
 		.buf_sz = b->frame_sz,
 		.data = BJ_IO_HEADROOM,
 		.data_end = BJ_IO_HEADROOM,
@@ -83,7 +89,7 @@ void bj_batch__destroy(struct bj_batch *b)
 		return;
 	bj_batch__clear(b);
 	if (b->arena_low)
-		bj_lowmem_free(b->arena, (size_t)b->cap * b->frame_sz);
+		bj_lowmem_free(b->arena, arena_size(b->cap, b->frame_sz));
 	else
 		free(b->arena);
 	free(b->frames);

@@ -20,10 +20,17 @@ struct bj_frame *bj_xdp_frame_of(struct bj_xdp_worker *w, uint64_t ctx, uint32_t
 	return &w->frames[*index];
 }
 
+/* Out of line and returning the helper's result, so that the helpers' common path saves no registers for it. */
+static __attribute__((cold, noinline)) uint64_t no_runner(struct bj_run *run, const char *helper)
+{
+	bj_run_fault(run, EINVAL, -1, "%s outside an XDP runner: no frame to act on", helper);
+	return 0;
+}
+
 static struct bj_xdp_worker *worker_of(struct bj_run *run, const char *helper)
 {
 	if (BJ_UNLIKELY(!run->env))
-		bj_run_fault(run, EINVAL, -1, "%s outside an XDP runner: no frame to act on", helper);
+		no_runner(run, helper);
 	return run->env;
 }
 
@@ -111,6 +118,20 @@ static uint64_t xdp_adjust_tail(uint64_t ctx, uint64_t delta, uint64_t r3, uint6
 	return 0;
 }
 
+static inline uint64_t redirect_to(struct bj_xdp_target *t, uint64_t ifindex, uint64_t flags)
+{
+	if (flags)
+		return BJ_XDP_ABORTED;
+	/* Field by field: a compound literal would be built on the stack and copied, once per frame. */
+	t->kind = BJ_XDP_TARGET_IFINDEX;
+	t->ifindex = (uint32_t)ifindex;
+	t->map = NULL;
+	t->key = 0;
+	t->flags = 0;
+	t->entry = NULL;
+	return BJ_XDP_REDIRECT;
+}
+
 static uint64_t xdp_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint64_t r4, uint64_t r5,
 			     struct bj_run *run)
 {
@@ -119,10 +140,7 @@ static uint64_t xdp_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint
 	(void)r3, (void)r4, (void)r5;
 	if (!w)
 		return 0;
-	if (flags)
-		return BJ_XDP_ABORTED;
-	w->pending = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_IFINDEX, .ifindex = (uint32_t)ifindex };
-	return BJ_XDP_REDIRECT;
+	return redirect_to(bj_xdp_cur_target(w), ifindex, flags);
 }
 
 static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags, uint64_t r4, uint64_t r5,
@@ -155,16 +173,16 @@ static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags,
 	if (flags & ~allowed)
 		return BJ_XDP_ABORTED;
 	if (flags & BJ_XDP_F_BROADCAST) {
-		w->pending = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_MAP, .map = map, .flags = flags };
+		*bj_xdp_cur_target(w) = (struct bj_xdp_target){ .kind = BJ_XDP_TARGET_MAP, .map = map, .flags = flags };
 		return BJ_XDP_REDIRECT;
 	}
 	entry = map->type == BJ_MAP_TYPE_XSKMAP ? bj_map_xskmap_get(map, (uint32_t)key)
 						 : bj_map_devmap_get(map, (uint32_t)key);
 	if (!entry) {
-		w->pending = (struct bj_xdp_target){ 0 };
+		*bj_xdp_cur_target(w) = (struct bj_xdp_target){ 0 };
 		return flags & 3;
 	}
-	w->pending = (struct bj_xdp_target){
+	*bj_xdp_cur_target(w) = (struct bj_xdp_target){
 		.kind = BJ_XDP_TARGET_MAP,
 		.map = map,
 		.key = (uint32_t)key,
@@ -175,17 +193,74 @@ static uint64_t xdp_redirect_map(uint64_t map_ptr, uint64_t key, uint64_t flags,
 	return BJ_XDP_REDIRECT;
 }
 
-uint64_t bj_xdp_capture(uint64_t ctx, uint64_t verdict, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+/*
+ * The cursor the rewritten loop hands over may sit in a stack slot that a checked program can reach with
+ * pointer arithmetic: it must name one of the batch's slots before a target is written through it.
+ */
+static __attribute__((cold, noinline)) uint64_t bad_cursor(struct bj_run *run, uint64_t ctx)
+{
+	bj_run_fault(run, EINVAL, -1, "bpf_redirect*: the batch loop's frame pointer (0x%llx) was overwritten",
+		     (unsigned long long)ctx);
+	return 0;
+}
+
+static inline bool is_slot(const struct bj_xdp_worker *w, uint64_t ctx)
+{
+	uint64_t off = ctx - (uintptr_t)w->slots;
+
+	return off < (uint64_t)w->n * BJ_XDP_SLOT_SIZE && !(off % BJ_XDP_SLOT_SIZE);
+}
+
+static inline uint64_t redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, struct bj_run *run, bool check)
 {
 	struct bj_xdp_worker *w = run->env;
-	uint32_t i;
 
-	(void)r3, (void)r4, (void)r5;
-	if (w && (uint32_t)verdict == BJ_XDP_REDIRECT && bj_xdp_frame_of(w, ctx, &i))
-		w->targets[i] = w->pending;
-	if (w)
-		w->pending.kind = BJ_XDP_TARGET_NONE;
-	return 0;
+	if (BJ_UNLIKELY(!w))
+		return no_runner(run, "bpf_redirect");
+	if (check && BJ_UNLIKELY(!is_slot(w, ctx)))
+		return bad_cursor(run, ctx);
+	return redirect_to(&w->targets[(ctx - (uintptr_t)w->slots) / BJ_XDP_SLOT_SIZE], ifindex, flags);
+}
+
+static inline uint64_t redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, struct bj_run *run,
+				       bool check)
+{
+	struct bj_xdp_worker *w = run->env;
+
+	if (BJ_UNLIKELY(!w))
+		return no_runner(run, "bpf_redirect_map");
+	if (check && BJ_UNLIKELY(!is_slot(w, ctx)))
+		return bad_cursor(run, ctx);
+	w->cur_ctx = ctx;
+	return xdp_redirect_map(map, key, flags, 0, 0, run);
+}
+
+uint64_t bj_xdp_redirect_at(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
+			    struct bj_run *run)
+{
+	(void)r4, (void)r5;
+	return redirect_at(ifindex, flags, ctx, run, true);
+}
+
+uint64_t bj_xdp_redirect_map_at(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,
+				struct bj_run *run)
+{
+	(void)r5;
+	return redirect_map_at(map, key, flags, ctx, run, true);
+}
+
+uint64_t bj_xdp_redirect_at_trusted(uint64_t ifindex, uint64_t flags, uint64_t ctx, uint64_t r4, uint64_t r5,
+				    struct bj_run *run)
+{
+	(void)r4, (void)r5;
+	return redirect_at(ifindex, flags, ctx, run, false);
+}
+
+uint64_t bj_xdp_redirect_map_at_trusted(uint64_t map, uint64_t key, uint64_t flags, uint64_t ctx, uint64_t r5,
+					struct bj_run *run)
+{
+	(void)r5;
+	return redirect_map_at(map, key, flags, ctx, run, false);
 }
 
 static const struct bj_helper xdp_helpers[] = {

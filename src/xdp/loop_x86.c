@@ -2,7 +2,8 @@
 /*
  * The native batch loop: a few dozen bytes of x86-64 placed next to the JIT-compiled program, calling it
  * directly once per frame. Against a loop in C it saves the indirect call, and it prefetches the next
- * frame's packet while the current one runs, which the rewritten BPF loop cannot express.
+ * frame's packet while the current one runs, which the rewritten BPF loop cannot express. For programs that
+ * redirect it points the worker's cur_ctx at the frame before each call.
  *
  *   uint64_t loop(struct bj_xdp_slot *slots, uint64_t n, struct bj_run *run)   returns frames completed
  */
@@ -52,7 +53,7 @@ static void emit_call(struct emit *e, const uint8_t *at, const void *target)
 }
 
 /* Writes the loop as it must be at address `at` (NULL: sizing pass, every call in its long form). */
-static void emit_loop(struct emit *e, const uint8_t *at, void *entry, bool capture)
+static void emit_loop(struct emit *e, const uint8_t *at, void *entry, bool track)
 {
 	size_t loop, jz_done, jne_fault;
 	int32_t rel;
@@ -71,6 +72,12 @@ static void emit_loop(struct emit *e, const uint8_t *at, void *entry, bool captu
 	bytes(e, "\x8b\x43", 2);                             /* mov eax, [rbx + 32]   next slot's data */
 	bytes(e, (uint8_t[]){ BJ_XDP_SLOT_SIZE }, 1);
 	bytes(e, "\x0f\x18\x08", 3);                         /* prefetcht0 [rax] */
+	if (track) {
+		bytes(e, "\x49\x8b\x85", 3);              /* mov rax, [r13 + env] */
+		u32le(e, (uint32_t)offsetof(struct bj_run, env));
+		bytes(e, "\x48\x89\x98", 3);              /* mov [rax + cur_ctx], rbx   the frame bpf_redirect*() sees */
+		u32le(e, (uint32_t)offsetof(struct bj_xdp_worker, cur_ctx));
+	}
 	bytes(e, "\x48\x89\xdf", 3);                         /* mov rdi, rbx */
 	bytes(e, "\x31\xf6", 2);                             /* xor esi, esi */
 	bytes(e, "\x4c\x89\xea", 3);                         /* mov rdx, r13 */
@@ -83,12 +90,6 @@ static void emit_loop(struct emit *e, const uint8_t *at, void *entry, bool captu
 	bytes(e, "\x0f\x85", 2);                             /* jne done            the run stopped */
 	jne_fault = e->len;
 	u32le(e, 0);
-	if (capture) {
-		bytes(e, "\x48\x89\xdf", 3);                 /* mov rdi, rbx */
-		bytes(e, "\x48\x89\xc6", 3);                 /* mov rsi, rax */
-		bytes(e, "\x4d\x89\xe9", 3);                 /* mov r9, r13 */
-		emit_call(e, at, (void *)bj_xdp_capture);    /* call capture */
-	}
 	bytes(e, "\x48\x83\xc3", 3);                         /* add rbx, 32 */
 	bytes(e, (uint8_t[]){ BJ_XDP_SLOT_SIZE }, 1);
 	bytes(e, "\x49\xff\xc6", 3);                         /* inc r14 */
@@ -103,7 +104,7 @@ static void emit_loop(struct emit *e, const uint8_t *at, void *entry, bool captu
 	bytes(e, "\x41\x5f\x41\x5e\x41\x5d\x41\x5c\x5b\xc3", 10); /* pop r15, r14, r13, r12, rbx; ret */
 }
 
-int bj_xdp_loop_build(void *entry, bool capture, struct bj_xdp_loop **out, struct bj_error *err)
+int bj_xdp_loop_build(void *entry, bool track, struct bj_xdp_loop **out, struct bj_error *err)
 {
 	struct bj_xdp_loop *l = calloc(1, sizeof(*l));
 	struct emit e;
@@ -111,13 +112,13 @@ int bj_xdp_loop_build(void *entry, bool capture, struct bj_xdp_loop **out, struc
 
 	if (!l)
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory");
-	emit_loop(&e, NULL, entry, capture);
+	emit_loop(&e, NULL, entry, track);
 	ret = bj_codemem_reserve(&l->mem, 4096, entry, 0);
 	if (!ret)
 		ret = bj_codemem_open(&l->mem, e.len);
 	if (!ret) {
 		/* The long forms of the sizing pass fit, and the final pass can only be as long or shorter. */
-		emit_loop(&e, l->mem.base, entry, capture);
+		emit_loop(&e, l->mem.base, entry, track);
 		memcpy(l->mem.base, e.buf, e.len);
 		l->len = e.len;
 		ret = bj_codemem_seal(&l->mem, e.len);

@@ -486,7 +486,7 @@ static void test_bad_opts(void **state)
 	assert_int_equal(b->cap, BJ_IO_BATCH_SIZE);
 	assert_int_equal(b->frames[5].data, BJ_IO_HEADROOM);
 	assert_int_equal(b->frames[5].buf_sz, BJ_IO_FRAME_SIZE);
-	assert_ptr_equal(b->frames[5].buf, b->arena + 5 * BJ_IO_FRAME_SIZE);
+	assert_ptr_equal(b->frames[5].buf, b->arena + 5 * (BJ_IO_FRAME_SIZE + BJ_IO_FRAME_GAP));
 	bj_batch__destroy(b);
 	bj_batch__destroy(NULL);
 	bj_io__destroy(NULL);

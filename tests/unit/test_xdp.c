@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/lowmem.h"
+#include "isa/isa.h"
 #include "maps/map_internal.h"
 #include "xdp/xdp_int.h"
 
@@ -274,6 +276,211 @@ static void test_equivalence_tail_meta(void **state)
 	check_equivalence(prog_tail_meta, 1);
 }
 
+/* ---- delivery: TX frames through a pcap, REDIRECT frames through the callback ---- */
+
+struct delivery {
+	uint32_t n, base;
+	uint32_t log[1024];      /* frame << 8 | target kind << 6 | ifindex (low 6 bits), in callback order */
+	const struct bj_frame *frames;
+	struct bj_xdp_stats st;
+	char out[64];
+	long out_len;
+};
+
+static uint32_t record_redirect(void *ctx, unsigned worker, const struct bj_xdp_target *t, struct bj_frame *const *f,
+				uint32_t n)
+{
+	struct delivery *d = ctx;
+
+	(void)worker;
+	for (uint32_t i = 0; i < n && d->n < N(d->log); i++)
+		d->log[d->n++] = (d->base + (uint32_t)(f[i] - d->frames)) << 8 | (uint32_t)t->kind << 6 | (t->ifindex & 63);
+	/* Refuses the frames for device 4, so that refusals are counted too. */
+	return t->ifindex == 4 ? 0 : n;
+}
+
+static void run_deliver(struct bj_prog *prog, enum bj_xdp_exec exec, struct delivery *d)
+{
+	struct timespec t0, t1;
+	struct bj_error err = { 0 };
+	uint64_t wall;
+	struct bj_batch *b;
+	struct bj_io *io;
+	struct bj_xdp *x;
+	FILE *f;
+	int fd, ret;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->out, sizeof(d->out), "/tmp/bj_test_xdp_out_XXXXXX");
+	fd = mkstemp(d->out);
+	assert_true(fd >= 0);
+	close(fd);
+	BJ_OPTS(bj_xdp_opts, xo, .exec = exec, .redirect = record_redirect, .redirect_ctx = d);
+	if (bj_xdp__create(prog, &xo, &x, &err))
+		fail_msg("xdp create: %s", err.msg);
+	assert_int_equal(bj_xdp__exec(x, NULL), exec);
+	BJ_OPTS(bj_io_opts, io_opts, .pcap_in = pcap_path, .pcap_out = d->out, .ifindex = 3);
+	assert_int_equal(bj_io__open(BJ_IO_PCAP, &io_opts, &io, &err), 0);
+	BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+	assert_int_equal(bj_batch__create(64, &bo, &b), 0);
+	d->frames = b->frames;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((ret = bj_io__rx(io, b, &err)) > 0) {
+		assert_int_equal(bj_xdp__run_batch(x, 0, b, &err), 0);
+		assert_int_equal(bj_xdp__deliver(x, 0, b, io, &err), 0);
+		d->base += b->n;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(ret, -ENODATA);
+	d->st.sz = sizeof(d->st);
+	assert_int_equal(bj_xdp__stats(x, &d->st), 0);
+	/* Busy time (counted in TSC ticks, scaled at the end) lies within the run's wall time. */
+	wall = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	if (!d->st.busy_ns || d->st.busy_ns > wall)
+		fail_msg("busy %" PRIu64 " ns in a run of %" PRIu64 " ns", d->st.busy_ns, wall);
+	bj_batch__destroy(b);
+	bj_io__destroy(io);
+	bj_xdp__destroy(x);
+	f = fopen(d->out, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	d->out_len = ftell(f);
+	fclose(f);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	bool same = fa && fb;
+	int ca, cb;
+
+	while (same && ((ca = fgetc(fa)) != EOF) | ((cb = fgetc(fb)) != EOF))
+		same = ca == cb;
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+/* Every mode against per-packet interpretation: the same frames leave, with the same bytes, in the same order,
+ * to the same targets, and the statistics agree. */
+static void check_delivery(const char *text, bool want_tx, bool want_redirect, struct delivery *out)
+{
+	struct bj_prog *base_prog = make_prog(text, BJ_ENGINE_INTERP, true);
+	struct delivery *base = calloc(1, sizeof(*base)), *d = calloc(1, sizeof(*d));
+
+	run_deliver(base_prog, BJ_XDP_EXEC_PER_PACKET, base);
+	assert_int_equal(base->st.packets, 700);
+	assert_true(!want_tx || (base->st.tx > 0 && base->out_len > 24));
+	if (want_redirect && !(base->st.redirected > 0 && base->st.redirect_errors > 0))
+		fail_msg("redirected %" PRIu64 ", errors %" PRIu64 ", actions %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64, base->st.redirected, base->st.redirect_errors, base->st.actions[0], base->st.actions[1], base->st.actions[2], base->st.actions[3], base->st.actions[4]);
+	/* Every TX frame reached the pcap and every REDIRECT frame the callback or the error count. */
+	assert_int_equal(base->st.tx + base->st.tx_errors, base->st.actions[BJ_XDP_TX]);
+	assert_int_equal(base->st.tx_errors, 0);
+	assert_int_equal(base->st.redirected + base->st.redirect_errors, base->st.actions[BJ_XDP_REDIRECT]);
+	assert_true(base->n <= base->st.actions[BJ_XDP_REDIRECT]);
+	for (size_t m = 0; m < N(modes); m++) {
+		struct bj_prog *p = make_prog(text, modes[m].engine, modes[m].checked);
+
+		run_deliver(p, modes[m].exec, d);
+		if (!same_file(base->out, d->out))
+			fail_msg("mode %zu: the transmitted frames differ", m);
+		assert_int_equal(d->n, base->n);
+		assert_memory_equal(d->log, base->log, base->n * sizeof(base->log[0]));
+		assert_int_equal(d->st.tx, base->st.tx);
+		assert_int_equal(d->st.tx_errors, base->st.tx_errors);
+		assert_int_equal(d->st.redirected, base->st.redirected);
+		assert_int_equal(d->st.redirect_errors, base->st.redirect_errors);
+		assert_memory_equal(d->st.actions, base->st.actions, sizeof(d->st.actions));
+		assert_int_equal(d->st.other, base->st.other);
+		unlink(d->out);
+		bj_prog__destroy(p);
+	}
+	unlink(base->out);
+	if (out)
+		*out = *base;
+	free(base);
+	free(d);
+	bj_prog__destroy(base_prog);
+}
+
+static void test_delivery_tx(void **state)
+{
+	(void)state;
+	check_delivery(prog_mac_swap, true, false, NULL);
+}
+
+static void test_delivery_redirect(void **state)
+{
+	(void)state;
+	check_delivery(prog_head_redirect, false, true, NULL);
+}
+
+/* The same program with r6-r9 all taken: the rewrite keeps its cursor on the stack and hands it from there. */
+static void test_delivery_redirect_stack_cursor(void **state)
+{
+	char text[sizeof(prog_head_redirect) + 32];
+
+	(void)state;
+	snprintf(text, sizeof(text), "mov %%r9, 0\n%s", prog_head_redirect);
+	check_delivery(text, false, true, NULL);
+}
+
+/* bpf_redirect_map into a devmap by a packet byte; missing keys fall back to TX (flags 3). */
+static void test_delivery_redirect_map(void **state)
+{
+	struct bj_error err = { 0 };
+	struct bj_map *map;
+	char text[1024];
+
+	(void)state;
+	assert_int_equal(bj_map__create(BJ_MAP_TYPE_DEVMAP, 4, 4, 8, NULL, &map, &err), 0);
+	for (uint32_t k = 0; k < 8; k += 2) {
+		uint32_t ifindex = 4 + k / 2;
+
+		assert_int_equal(bj_map__update_elem(map, &k, &ifindex, 0), 0);
+	}
+	snprintf(text, sizeof(text),
+		 "ldxw %%r2, [%%r1+0]\n ldxw %%r3, [%%r1+4]\n mov %%r4, %%r2\n add %%r4, 14\n jgt %%r4, %%r3, drop\n"
+		 "ldxb %%r2, [%%r2+13]\n and %%r2, 7\n lddw %%r1, 0x%" PRIxPTR "\n mov %%r3, 3\n call 51\n exit\n"
+		 "drop:\n mov %%r0, 1\n exit\n",
+		 (uintptr_t)map);
+	struct delivery *d = calloc(1, sizeof(*d));
+	struct bj_prog *prog = make_prog(text, BJ_ENGINE_INTERP, true);
+	enum bj_xdp_exec used;
+	struct result r = run_capture(prog, BJ_XDP_EXEC_PER_PACKET, &used);
+
+	uint8_t *device = calloc(r.n, 1);
+	uint32_t redirects = 0;
+
+	check_delivery(text, true, true, d);
+	for (uint32_t j = 0; j < d->n; j++) {
+		assert_true(d->log[j] >> 8 < r.n);
+		assert_int_equal(device[d->log[j] >> 8], 0);
+		device[d->log[j] >> 8] = (uint8_t)(d->log[j] & 63);
+	}
+	/* Each redirected frame went once to the device its key holds; frames without a key fell back to TX. */
+	for (uint32_t i = 0; i < r.n; i++) {
+		uint32_t key = r.bytes[i][13] & 7;
+
+		if (r.len[i] < 14 || key % 2) {
+			assert_int_equal(r.action[i], r.len[i] < 14 ? BJ_XDP_DROP : BJ_XDP_TX);
+			assert_int_equal(device[i], 0);
+			continue;
+		}
+		assert_int_equal(r.action[i], BJ_XDP_REDIRECT);
+		assert_int_equal(device[i], 4 + key / 2);
+		redirects++;
+	}
+	assert_int_equal(redirects, d->n);
+	free(device);
+	free(d);
+	result_free(&r);
+	bj_prog__destroy(prog);
+	bj_map__destroy(map);
+}
+
 /* Map side effects: a per-byte counter in an array map ends up the same in every mode. */
 static void test_equivalence_map(void **state)
 {
@@ -464,14 +671,75 @@ static void test_redirect_rules(void **state)
 	bj_map__destroy(map);
 }
 
+/* An embedder's own bpf_redirect: counts its calls through the user pointer and answers by ifindex parity. */
+static uint64_t own_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+{
+	(void)flags, (void)r3, (void)r4, (void)r5;
+	(*(uint32_t *)bj_run__user(run))++;
+	if (ifindex == 4)
+		bj_run_fault(run, EINVAL, -1, "own_redirect: no device 4");
+	return ifindex % 2 ? BJ_XDP_PASS : BJ_XDP_DROP;
+}
+
+/* A replaced bpf_redirect keeps its calls in the rewrite: it runs once per frame, as per packet, and when it
+ * stops a run only that frame is ABORTED. */
+static void test_redirect_replaced(void **state)
+{
+	static const enum bj_xdp_exec execs[] = { BJ_XDP_EXEC_PER_PACKET, BJ_XDP_EXEC_REWRITE };
+	struct bj_helper helpers[8];
+	const struct bj_helper *xh;
+	struct bj_insn *insns;
+	size_t n, nh;
+
+	(void)state;
+	assert_int_equal(bj_asm("ldxw %r1, [%r1+12]\n mov %r2, 0\n call 23\n exit\n", &insns, &n, NULL), 0);
+	xh = bj_xdp_helpers(&nh);
+	memcpy(helpers, xh, nh * sizeof(*xh));
+	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_REDIRECT, "own_redirect", own_redirect };
+	for (size_t e = 0; e < N(execs); e++) {
+		uint32_t calls = 0;
+		struct bj_prog *prog;
+		struct bj_batch *b;
+		struct bj_xdp *x;
+
+		BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = BJ_ENGINE_JIT, .helpers = helpers,
+			.n_helpers = nh, .unchecked = true, .user = &calls);
+		assert_int_equal(bj_prog__create(insns, n, &po, &prog, NULL), 0);
+		BJ_OPTS(bj_xdp_opts, xo, .exec = execs[e]);
+		assert_int_equal(bj_xdp__create(prog, &xo, &x, NULL), 0);
+		BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+		assert_int_equal(bj_batch__create(8, &bo, &b), 0);
+		for (uint32_t i = 0; i < 8; i++) {
+			b->frames[i].data_end = b->frames[i].data + 60;
+			b->frames[i].ingress_ifindex = i + 1;
+		}
+		b->n = 8;
+		assert_int_equal(bj_xdp__run_batch(x, 0, b, NULL), 0);
+		assert_int_equal(calls, 8);
+		for (uint32_t i = 0; i < 8; i++) {
+			assert_int_equal(b->frames[i].action,
+					 i == 3 ? BJ_XDP_ABORTED : (i + 1) % 2 ? BJ_XDP_PASS : BJ_XDP_DROP);
+			assert_int_equal(bj_xdp__target(x, 0, i)->kind, BJ_XDP_TARGET_NONE);
+		}
+		b->n = 0;
+		bj_batch__destroy(b);
+		bj_xdp__destroy(x);
+		bj_prog__destroy(prog);
+	}
+	free(insns);
+}
+
 /* ---- the rewrite's limits ---- */
+
+#define USE_R6_R9 "mov %r6, 0\n mov %r7, 0\n mov %r8, 0\n mov %r9, 0\n"
 
 static void test_rewrite_refusals(void **state)
 {
 	static const struct { const char *text; int err; } cases[] = {
-		{ "mov %r1, 0\n stxdw [%r10-512], %r1\n mov %r0, 2\n exit\n", -E2BIG },
+		{ USE_R6_R9 "stxdw [%r10-512], %r6\n mov %r0, 2\n exit\n", -E2BIG },
 		{ "mov %r2, 0\n mov %r3, 0\n call 12\n mov %r0, 2\n exit\n", -EOPNOTSUPP },
 		{ "mov %r2, %r10\n ldxdw %r0, [%r2-8]\n exit\n", -EOPNOTSUPP },
+		{ "call local f\n exit\n f:\n mov %r1, 3\n mov %r2, 0\n call 23\n exit\n", -EOPNOTSUPP },
 	};
 	struct bj_error err;
 
@@ -482,19 +750,111 @@ static void test_rewrite_refusals(void **state)
 
 		assert_int_equal(bj_asm(cases[i].text, &insns, &n, NULL), 0);
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(bj_xdp_rewrite(insns, n, false, &out, &out_n, &err), cases[i].err);
+		assert_int_equal(bj_xdp_rewrite(insns, n, BJ_XDP_SUBST_REDIRECT | BJ_XDP_SUBST_REDIRECT_MAP, &out, &out_n, &err), cases[i].err);
 		assert_true(err.msg[0] != 0);
 		free(insns);
 	}
-	/* 496 bytes of stack plus the 16 the loop takes still fit. */
-	{
+}
+
+/* Where the loop keeps its cursor and end: free callee-saved registers, else 16 bytes below the stack. */
+/* A checked program that overwrites the loop's frame pointer on its stack stops its run; nothing is written
+ * through the forged pointer. */
+static void test_forged_cursor(void **state)
+{
+	static const char text[] = USE_R6_R9 "mov %r2, %r10\n add %r2, -8\n add %r2, 16\n stdw [%r2+0], 0x1000\n"
+				   "mov %r1, 5\n mov %r2, 0\n call 23\n exit\n";
+	static const enum bj_engine engines[] = { BJ_ENGINE_INTERP, BJ_ENGINE_JIT };
+
+	(void)state;
+	for (size_t e = 0; e < N(engines); e++) {
+		struct bj_prog *prog = make_prog(text, engines[e], true);
+		struct bj_xdp_stats st = { .sz = sizeof(st) };
+		struct bj_batch *b;
+		struct bj_xdp *x;
+
+		BJ_OPTS(bj_xdp_opts, xo, .exec = BJ_XDP_EXEC_REWRITE);
+		assert_int_equal(bj_xdp__create(prog, &xo, &x, NULL), 0);
+		BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+		assert_int_equal(bj_batch__create(4, &bo, &b), 0);
+		for (uint32_t i = 0; i < 4; i++)
+			b->frames[i].data_end = b->frames[i].data + 60;
+		b->n = 4;
+		assert_int_equal(bj_xdp__run_batch(x, 0, b, NULL), 0);
+		for (uint32_t i = 0; i < 4; i++)
+			assert_int_equal(b->frames[i].action, BJ_XDP_ABORTED);
+		assert_int_equal(bj_xdp__stats(x, &st), 0);
+		assert_int_equal(st.faults, 4);
+		b->n = 0;
+		bj_batch__destroy(b);
+		bj_xdp__destroy(x);
+		bj_prog__destroy(prog);
+	}
+}
+
+static void test_rewrite_layout(void **state)
+{
+	static const struct { const char *text; int16_t off; size_t at; uint8_t end_dst, cur_dst; } cases[] = {
+		/* 496 bytes of stack plus the 16 the loop takes still fit. */
+		{ USE_R6_R9 "stxdw [%r10-496], %r6\n mov %r0, 2\n exit\n", -512, 8, BPF_REG_10, BPF_REG_10 },
+		/* r8 and r9 unused: the whole 512 bytes stay the program's. */
+		{ "mov %r1, 0\n stxdw [%r10-512], %r1\n mov %r0, 2\n exit\n", -512, 5, BPF_REG_8, BPF_REG_9 },
+		/* Only r9 unused: the end pointer takes 8 bytes. */
+		{ "mov %r6, 0\n mov %r7, 0\n mov %r8, 0\n stxdw [%r10-8], %r6\n mov %r0, 2\n exit\n", -16, 7,
+		  BPF_REG_10, BPF_REG_9 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
 		struct bj_insn *insns, *out;
 		size_t n, out_n;
 
-		assert_int_equal(bj_asm("mov %r1, 0\n stxdw [%r10-496], %r1\n mov %r0, 2\n exit\n", &insns, &n, NULL), 0);
-		assert_int_equal(bj_xdp_rewrite(insns, n, false, &out, &out_n, NULL), 0);
-		assert_int_equal(out[3].off, -512);
+		assert_int_equal(bj_asm(cases[i].text, &insns, &n, NULL), 0);
+		assert_int_equal(bj_xdp_rewrite(insns, n, BJ_XDP_SUBST_REDIRECT | BJ_XDP_SUBST_REDIRECT_MAP, &out, &out_n, NULL), 0);
+		assert_int_equal(out[2].dst, cases[i].end_dst);
+		assert_int_equal(out[3].dst, cases[i].cur_dst);
+		assert_int_equal(out[cases[i].at].off, cases[i].off);
 		free(out);
+		free(insns);
+	}
+}
+
+/* The context fields a program reads decide what the runner fills: followed through copies and branches, all
+ * of them for any other use of the pointer. */
+static void test_ctx_fields(void **state)
+{
+	static const struct { const char *text; uint32_t fields; } cases[] = {
+		{ "mov %r0, 1\n exit\n", 0 },
+		{ "mov %r1, 7\n mov %r2, 0\n call 23\n exit\n", 0 },
+		{ "lddw %r1, 0x1234\n ldxw %r0, [%r1+0]\n exit\n", 0 },
+		{ "ja l\n l:\n mov %r1, 0\n ldxw %r0, [%r1+8]\n exit\n", 0 },
+		{ "ldxw %r0, [%r1+4]\n exit\n", 0x2 },
+		{ "mov %r6, %r1\n mov %r1, 0\n ldxw %r0, [%r6+16]\n exit\n", 0x10 },
+		{ "ldxw %r2, [%r1+0]\n jeq %r2, 0, l\n mov %r7, %r1\n ldxw %r0, [%r7+12]\n exit\n"
+		  " l:\n ldxw %r0, [%r1+4]\n exit\n", 0xb },
+		/* A loop carries the copy round: the load at its head sees it on the second pass. */
+		{ "mov %r2, 0\n l:\n jeq %r2, 1, out\n mov %r6, %r1\n mov %r2, 1\n ja l\n"
+		  " out:\n ldxw %r0, [%r6+8]\n exit\n", 0x4 },
+		{ "add %r1, 0\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "mov %r2, 0\n call 44\n exit\n", BJ_XDP_CTX_ALL },
+		{ "stxdw [%r10-8], %r1\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "mov32 %r2, %r1\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "jeq %r1, 0, l\n l:\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "mov %r6, %r1\n call local f\n exit\n f:\n mov %r0, 1\n exit\n", BJ_XDP_CTX_ALL },
+		{ "ldxdw %r0, [%r1+20]\n exit\n", BJ_XDP_CTX_ALL },
+		/* An atomic that writes r0 does not hide the copy it may have left there. */
+		{ "mov %r0, %r1\n mov %r2, 1\n lock add [%r10-8], %r2\n ldxw %r3, [%r0+16]\n mov %r0, 1\n exit\n",
+		  0x10 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct bj_insn *insns;
+		size_t n;
+
+		if (bj_asm(cases[i].text, &insns, &n, NULL))
+			fail_msg("case %zu does not assemble", i);
+		if (bj_xdp_ctx_fields(insns, n) != cases[i].fields)
+			fail_msg("case %zu: fields 0x%x, want 0x%x", i, bj_xdp_ctx_fields(insns, n), cases[i].fields);
 		free(insns);
 	}
 }
@@ -502,7 +862,7 @@ static void test_rewrite_refusals(void **state)
 /* AUTO falls back to per-packet calls and says why; an explicit batched mode fails instead. */
 static void test_exec_fallback(void **state)
 {
-	static const char deep[] = "mov %r1, 0\n stxdw [%r10-504], %r1\n mov %r0, 2\n exit\n";
+	static const char deep[] = USE_R6_R9 "stxdw [%r10-504], %r6\n mov %r0, 2\n exit\n";
 	struct bj_prog *prog = make_prog(deep, BJ_ENGINE_INTERP, true);
 	struct bj_error err = { 0 };
 	const char *why = NULL;
@@ -519,27 +879,35 @@ static void test_exec_fallback(void **state)
 	bj_prog__destroy(prog);
 }
 
-/* A batch whose frames lie above 4 GiB is refused, naming the frame; so is a helper outside a runner. */
+/* A batch whose frames lie above 4 GiB is refused, naming the frame, when the program reads its context (a
+ * program that does not runs on it); so is a helper outside a runner. */
 static void test_frames_above_4g(void **state)
 {
-	struct bj_prog *prog = make_prog(prog_drop, BJ_ENGINE_INTERP, true);
 	struct bj_error err = { 0 };
+	struct bj_prog *prog;
 	struct bj_batch *b;
 	struct bj_xdp *x;
 
 	(void)state;
-	assert_int_equal(bj_xdp__create(prog, NULL, &x, NULL), 0);
 	assert_int_equal(bj_batch__create(4, NULL, &b), 0);
 	b->n = 1;
 	b->frames[0].data_end = b->frames[0].data + 60;
 	if (!bj_lowmem_fits(b->arena, 4 * b->frame_sz)) {
+		prog = make_prog(prog_mac_swap, BJ_ENGINE_INTERP, true);
+		assert_int_equal(bj_xdp__create(prog, NULL, &x, NULL), 0);
 		assert_int_equal(bj_xdp__run_batch(x, 0, b, &err), -EINVAL);
 		assert_non_null(strstr(err.msg, "above 4 GiB"));
+		bj_xdp__destroy(x);
+		bj_prog__destroy(prog);
+		prog = make_prog(prog_drop, BJ_ENGINE_JIT, false);
+		assert_int_equal(bj_xdp__create(prog, NULL, &x, NULL), 0);
+		assert_int_equal(bj_xdp__run_batch(x, 0, b, &err), 0);
+		assert_int_equal(b->frames[0].action, BJ_XDP_DROP);
+		bj_xdp__destroy(x);
+		bj_prog__destroy(prog);
 	}
 	b->n = 0;
 	bj_batch__destroy(b);
-	bj_xdp__destroy(x);
-	bj_prog__destroy(prog);
 
 	prog = make_prog("mov %r2, 4\n call 44\n exit\n", BJ_ENGINE_INTERP, true);
 	uint8_t mem[64] = { 0 };
@@ -599,7 +967,11 @@ int main(void)
 		cmocka_unit_test(test_adjust_tail_limits),
 		cmocka_unit_test(test_adjust_meta_limits),
 		cmocka_unit_test(test_redirect_rules),
+		cmocka_unit_test(test_redirect_replaced),
 		cmocka_unit_test(test_rewrite_refusals),
+		cmocka_unit_test(test_rewrite_layout),
+		cmocka_unit_test(test_forged_cursor),
+		cmocka_unit_test(test_ctx_fields),
 		cmocka_unit_test(test_exec_fallback),
 		cmocka_unit_test(test_frames_above_4g),
 		cmocka_unit_test(test_equivalence_drop),
@@ -608,6 +980,10 @@ int main(void)
 		cmocka_unit_test(test_equivalence_head_redirect),
 		cmocka_unit_test(test_equivalence_tail_meta),
 		cmocka_unit_test(test_equivalence_map),
+		cmocka_unit_test(test_delivery_tx),
+		cmocka_unit_test(test_delivery_redirect),
+		cmocka_unit_test(test_delivery_redirect_stack_cursor),
+		cmocka_unit_test(test_delivery_redirect_map),
 		cmocka_unit_test(test_example_mac_swap),
 	};
 
