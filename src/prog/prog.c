@@ -4,9 +4,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpfjet/verifier.h>
+
 #include "interp/interp.h"
 #include "jit/jit.h"
 #include "isa/isa.h"
+#include "maps/map_internal.h"
 #include "prog/prog_int.h"
 
 struct bj_prog {
@@ -15,12 +18,17 @@ struct bj_prog {
 	enum bj_prog_type type;
 	enum bj_engine engine;
 	bool checked;
+	/* BJ_PROG_TYPE_MEM programs verified for a buffer of this size: smaller data is refused. */
+	uint32_t mem_size;
 	uint64_t budget;
 	bool blind;
 	void *user;
 	struct bj_interp *interp;
 	struct bj_jit_code *jit;
 	bj_jit_entry jit_entry;
+	/* The map table of the pseudo ld_imm64 forms, one reference held on each. */
+	struct bj_map **maps;
+	size_t n_maps;
 	bj_helper_fn helpers[BJ_HELPER_ID_MAX];
 };
 
@@ -43,6 +51,160 @@ static int check_runnable_forms(const struct bj_insn *insns, size_t n, struct bj
 		}
 	}
 	return 0;
+}
+
+static bool is_map_ref(const struct bj_insn *in)
+{
+	return in->code == BJ_LDDW && (in->src == BPF_PSEUDO_MAP_FD || in->src == BPF_PSEUDO_MAP_VALUE ||
+				       in->src == BPF_PSEUDO_MAP_IDX || in->src == BPF_PSEUDO_MAP_IDX_VALUE);
+}
+
+static bool is_value_ref(const struct bj_insn *in)
+{
+	return in->src == BPF_PSEUDO_MAP_VALUE || in->src == BPF_PSEUDO_MAP_IDX_VALUE;
+}
+
+/* Takes a reference on every map of the table, so they live as long as the program. */
+static int take_maps(struct bj_prog *prog, struct bj_map *const *maps, size_t n, struct bj_error *err)
+{
+	if (!n)
+		return 0;
+	if (!maps)
+		return bj_fail(err, EINVAL, -1, -1, "bj_prog_opts: n_maps is %zu but maps is NULL", n);
+	for (size_t i = 0; i < n; i++) {
+		if (!maps[i])
+			return bj_fail(err, EINVAL, -1, -1, "bj_prog_opts: map %zu of the table is NULL", i);
+		if (maps[i]->ops->remote)
+			return bj_fail(err, EINVAL, -1, -1,
+				       "map %zu ('%s') was opened from a pin: programs run only on maps of their own process",
+				       i, maps[i]->name);
+	}
+	prog->maps = calloc(n, sizeof(*prog->maps));
+	if (!prog->maps)
+		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu maps", n);
+	for (size_t i = 0; i < n; i++) {
+		bj_map_get(maps[i]);
+		prog->maps[i] = maps[i];
+	}
+	prog->n_maps = n;
+	return 0;
+}
+
+/* Direct value access (ld_imm64 MAP_VALUE) exists, as in Linux, only for single-element arrays. */
+static int check_value_ref(const struct bj_map *map, size_t idx, uint32_t off, size_t i, struct bj_error *err)
+{
+	if (map->type != BJ_MAP_TYPE_ARRAY || map->max_entries != 1 || !bj_map_value_base(map))
+		return bj_fail(err, EINVAL, (long)i, -1,
+			       "insn %zu: direct value access to map %zu ('%s', %s with %u entries): only arrays of one "
+			       "entry allow it", i, idx, map->name, bj_map_type__name(map->type) ?: "?", map->max_entries);
+	if (off >= map->value_size)
+		return bj_fail(err, EINVAL, (long)i, -1, "insn %zu: offset %u is beyond the %u-byte value of map %zu ('%s')",
+			       i, off, map->value_size, idx, map->name);
+	return 0;
+}
+
+static int check_map_refs(const struct bj_prog *prog, const struct bj_insn *insns, size_t n, struct bj_error *err)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		const struct bj_insn *in = &insns[i];
+		int ret;
+
+		if (!is_map_ref(in)) {
+			i += in->code == BJ_LDDW;
+			continue;
+		}
+		if (in->imm < 0 || (size_t)in->imm >= prog->n_maps)
+			return bj_fail(err, EINVAL, (long)i, -1, "insn %zu refers to map %d, but the program's table has %zu maps",
+				       i, in->imm, prog->n_maps);
+		if (!is_value_ref(in) && in[1].imm)
+			return bj_fail(err, EINVAL, (long)i, -1, "insn %zu: map reference with non-zero second imm %d", i,
+				       in[1].imm);
+		if (is_value_ref(in) &&
+		    (ret = check_value_ref(prog->maps[in->imm], (size_t)in->imm, (uint32_t)in[1].imm, i, err)))
+			return ret;
+		i++;
+	}
+	return 0;
+}
+
+/* After verification, on the copy the engines run: map references become plain 64-bit addresses. */
+static void resolve_map_refs(struct bj_prog *prog)
+{
+	for (size_t i = 0; i + 1 < prog->n; i++) {
+		struct bj_insn *in = &prog->insns[i];
+		uint64_t addr;
+
+		if (!is_map_ref(in)) {
+			i += in->code == BJ_LDDW;
+			continue;
+		}
+		addr = (uint64_t)(uintptr_t)prog->maps[in->imm];
+		if (is_value_ref(in))
+			addr = (uint64_t)(uintptr_t)bj_map_value_base(prog->maps[in->imm]) + (uint32_t)in[1].imm;
+		in[0].src = 0;
+		in[0].imm = (int32_t)(uint32_t)addr;
+		in[1].imm = (int32_t)(uint32_t)(addr >> 32);
+		i++;
+	}
+}
+
+static void describe_map(const struct bj_map *m, const struct bj_verifier_map *inner, struct bj_verifier_map *vm)
+{
+	bool frozen = atomic_load(&m->frozen) && (m->map_flags & BJ_F_RDONLY_PROG);
+
+	*vm = (struct bj_verifier_map){
+		.type = m->type,
+		.key_size = m->key_size,
+		.value_size = m->value_size,
+		.max_entries = m->max_entries,
+		.flags = m->map_flags,
+		.spin_lock_off = m->spin_lock_off,
+		.frozen = frozen,
+		.frozen_value = frozen && m->type == BJ_MAP_TYPE_ARRAY && m->max_entries == 1 ? bj_map_value_base(m) : NULL,
+		.inner = inner,
+	};
+}
+
+static int verify(const struct bj_prog *prog, const struct bj_insn *insns, size_t n, const struct bj_prog_opts *opts,
+		  struct bj_error *err)
+{
+	/* Inner templates first, so the outer descriptors can point at them. */
+	struct bj_verifier_map *vmaps = calloc(2 * prog->n_maps + 1, sizeof(*vmaps));
+	struct bj_verifier_map *inners = vmaps + prog->n_maps;
+	int ret;
+
+	if (!vmaps)
+		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu map descriptors", prog->n_maps);
+	for (size_t i = 0; i < prog->n_maps; i++) {
+		const struct bj_map *inner = prog->maps[i]->inner_meta;
+
+		if (inner)
+			describe_map(inner, NULL, &inners[i]);
+		describe_map(prog->maps[i], inner ? &inners[i] : NULL, &vmaps[i]);
+	}
+	BJ_OPTS(bj_verifier_opts, vo, .type = prog->type, .attach = BJ_OPTS_GET(opts, attach, BJ_ATTACH_NONE),
+		.policy = BJ_OPTS_GET(opts, policy, BJ_VERIFIER_PRIVILEGED), .maps = vmaps, .n_maps = prog->n_maps,
+		.mem_size = prog->mem_size, .protos = BJ_OPTS_GET(opts, protos, NULL),
+		.n_protos = BJ_OPTS_GET(opts, n_protos, 0), .log_level = BJ_OPTS_GET(opts, log_level, 0),
+		.log_buf = BJ_OPTS_GET(opts, log_buf, NULL), .log_size = BJ_OPTS_GET(opts, log_size, 0),
+		.line_info = BJ_OPTS_GET(opts, line_info, NULL), .n_line_info = BJ_OPTS_GET(opts, n_line_info, 0));
+	ret = bj_verify(insns, n, &vo, NULL, err);
+	free(vmaps);
+	return ret;
+}
+
+/*
+ * Verified by default, then run without checks; `unverified` runs checked; `unchecked` is trusted code.
+ * A memory program can be verified only when the size of its buffer is known.
+ */
+static bool wants_verification(struct bj_prog *prog, const struct bj_prog_opts *opts)
+{
+	if (BJ_OPTS_GET(opts, unchecked, false)) {
+		prog->checked = false;
+		return false;
+	}
+	prog->checked = BJ_OPTS_GET(opts, unverified, false) || (prog->type == BJ_PROG_TYPE_MEM && !prog->mem_size);
+	return !prog->checked;
 }
 
 static int fill_helpers(struct bj_prog *prog, const struct bj_helper *helpers, size_t n, struct bj_error *err)
@@ -110,7 +272,7 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 
 	prog->type = BJ_OPTS_GET(opts, type, BJ_PROG_TYPE_MEM);
 	prog->engine = BJ_OPTS_GET(opts, engine, BJ_ENGINE_INTERP);
-	prog->checked = !BJ_OPTS_GET(opts, unchecked, false);
+	prog->mem_size = BJ_OPTS_GET(opts, mem_size, 0);
 	prog->budget = BJ_OPTS_GET(opts, insn_budget, 0);
 	if (!prog->budget)
 		prog->budget = BJ_DEFAULT_INSN_BUDGET;
@@ -118,6 +280,11 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 	prog->blind = BJ_OPTS_GET(opts, blind, false);
 	if ((unsigned)prog->type > BJ_PROG_TYPE_SCHED_CLS)
 		return bj_fail(err, EINVAL, -1, -1, "unknown program type %d", (int)prog->type);
+	if ((ret = take_maps(prog, BJ_OPTS_GET(opts, maps, NULL), BJ_OPTS_GET(opts, n_maps, 0), err)) ||
+	    (ret = check_map_refs(prog, insns, n, err)))
+		return ret;
+	if (wants_verification(prog, opts) && (ret = verify(prog, insns, n, opts, err)))
+		return ret;
 	ret = fill_helpers(prog, BJ_OPTS_GET(opts, helpers, NULL), BJ_OPTS_GET(opts, n_helpers, 0), err);
 	if (ret)
 		return ret;
@@ -126,8 +293,8 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu instructions", n);
 	memcpy(prog->insns, insns, n * sizeof(*insns));
 	prog->n = n;
-	ret = check_helper_calls(prog, err);
-	if (ret)
+	resolve_map_refs(prog);
+	if ((ret = check_runnable_forms(prog->insns, prog->n, err)) || (ret = check_helper_calls(prog, err)))
 		return ret;
 	return prepare_engine(prog, err);
 }
@@ -143,8 +310,6 @@ int bj_prog__create(const struct bj_insn *insns, size_t n, const struct bj_prog_
 	if (!BJ_OPTS_VALID(opts, struct bj_prog_opts))
 		return bj_fail(err, EINVAL, -1, -1, "bj_prog_opts: unknown non-zero fields (size %zu)", opts->sz);
 	ret = bj_insns_validate(insns, n, err);
-	if (!ret)
-		ret = check_runnable_forms(insns, n, err);
 	if (ret)
 		return ret;
 	prog = calloc(1, sizeof(*prog));
@@ -165,6 +330,9 @@ void bj_prog__destroy(struct bj_prog *prog)
 		return;
 	bj_interp_free(prog->interp);
 	bj_jit_code_free(prog->jit);
+	for (size_t i = 0; i < prog->n_maps; i++)
+		bj_map_put(prog->maps[i]);
+	free(prog->maps);
 	free(prog->insns);
 	free(prog);
 }
@@ -201,6 +369,26 @@ void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 	memset(run, 0, sizeof(*run));
 	run->budget = prog->budget;
 	run->user = prog->user;
+}
+
+void bj_prog_add_map_regions(const struct bj_prog *prog, struct bj_run *run)
+{
+	for (size_t i = 0; i < prog->n_maps; i++) {
+		const struct bj_map *m = prog->maps[i];
+		size_t copies = m->type == BJ_MAP_TYPE_PERCPU_ARRAY ? m->n_workers : 1;
+
+		if (bj_map_value_base(m))
+			bj_run_add_region(run, bj_map_value_base(m), (size_t)m->max_entries * copies * m->value_stride,
+					  !(m->map_flags & BJ_F_RDONLY_PROG));
+	}
+}
+
+static int check_mem_size(const struct bj_prog *prog, size_t size, struct bj_error *err)
+{
+	if (size < prog->mem_size)
+		return bj_fail(err, EINVAL, -1, -1, "%zu bytes of data, but the program was verified for at least %u", size,
+			       prog->mem_size);
+	return 0;
 }
 
 static uint64_t now_ns(void)
@@ -243,6 +431,8 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 		return bj_fail(err, EINVAL, -1, -1, "bj_run_opts: unknown non-zero fields (size %zu)", opts->sz);
 	size = opts->data_in ? opts->data_size_in : 0;
 	repeat = opts->repeat ? opts->repeat : 1;
+	if ((ret = check_mem_size(prog, size, err)))
+		return ret;
 	if (size && !(buf = malloc(size)))
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %u bytes of data", size);
 
@@ -254,6 +444,8 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 		bj_prog_run_init(prog, &run);
 		if (size)
 			bj_run_add_region(&run, buf, size, true);
+		if (prog->checked)
+			bj_prog_add_map_regions(prog, &run);
 		r0 = bj_prog_invoke(prog, buf, size, &run);
 		if (run.fault)
 			break;
@@ -269,12 +461,17 @@ int bj_prog__exec(struct bj_prog *prog, void *mem, size_t len, uint64_t *r0, str
 {
 	struct bj_run run;
 	uint64_t ret;
+	int err_ret;
 
 	if (!prog || (!mem && len))
 		return bj_fail(err, EINVAL, -1, -1, "bj_prog__exec: missing program or memory");
+	if ((err_ret = check_mem_size(prog, len, err)))
+		return err_ret;
 	bj_prog_run_init(prog, &run);
 	if (len)
 		bj_run_add_region(&run, mem, len, true);
+	if (prog->checked)
+		bj_prog_add_map_regions(prog, &run);
 	ret = bj_prog_invoke(prog, mem, len, &run);
 	if (run.fault)
 		return run_fault(&run, err);

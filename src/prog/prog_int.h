@@ -17,6 +17,8 @@ uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struc
 /* The helper table (BJ_HELPER_ID_MAX entries, NULL where none). */
 bj_helper_fn const *bj_prog_helpers(const struct bj_prog *prog);
 bool bj_prog_checked(const struct bj_prog *prog);
+/* Checked runs: the value areas of the program's array maps (global data, array lookups) as regions. */
+void bj_prog_add_map_regions(const struct bj_prog *prog, struct bj_run *run);
 /* The JIT's native entry (a bj_jit_entry), or NULL when the program runs on the interpreter. */
 void *bj_prog_jit_entry(const struct bj_prog *prog);
 

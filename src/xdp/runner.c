@@ -108,7 +108,8 @@ static int create_rewritten(struct bj_xdp *x, struct bj_error *err)
 		bj_prog_run_init(x->prog, &probe);
 		BJ_OPTS(bj_prog_opts, po, .name = "xdp_batch", .type = BJ_PROG_TYPE_XDP,
 			.engine = bj_prog__engine(x->prog), .helpers = helpers, .n_helpers = nh,
-			.unchecked = !x->checked, .insn_budget = probe.budget, .user = probe.user);
+			.unchecked = !x->checked, .unverified = x->checked, .insn_budget = probe.budget,
+			.user = probe.user);
 		ret = bj_prog__create(rw, rw_n, &po, &x->rewritten, err);
 	}
 	free(rw);
