@@ -114,8 +114,9 @@ struct bj_object_load_opts {
 	enum bj_engine engine;
 	enum bj_verifier_policy policy;
 	/*
-	 * The verifier's log, one line per call: level 0 gives only the reason of a rejection, 1 the path to
-	 * it, 2 every instruction walked (of every program, accepted or not).
+	 * The verifier's log, one line per call: at level 0 only for a rejected program (verified again at
+	 * level 1 to show the path to the error), at 1 and 2 for every program (2: every instruction walked).
+	 * The reason a load fails is in err.
 	 */
 	uint32_t log_level;
 	bj_object_log_fn log;
@@ -132,6 +133,8 @@ struct bj_object_load_opts {
 	bool unverified;
 	bool unchecked;
 	bool blind;
+	/* Create only the program of this name (the others stay NULL, as with libbpf's autoload off). */
+	const char *prog_name;
 	/* BJ_PROG_TYPE_MEM programs are verified for buffers of this size (runs then need that much); 0: they
 	 * run checked. */
 	uint32_t mem_size;

@@ -74,7 +74,6 @@ static int load_fail(const struct load_ctx *c, int errnum, long insn, const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	load_log(c, msg);
 	return bj_fail(c->err, errnum, insn, -1, "%s", msg);
 }
 
@@ -336,10 +335,14 @@ static int create_prog(const struct load_ctx *c, struct bj_program *p)
 
 static int create_progs(struct load_ctx *c)
 {
+	const char *only = BJ_OPTS_GET(c->opts, prog_name, NULL);
 	int ret = collect_helpers(c);
 
+	if (!ret && only && !bj_object__find_prog(c->obj, only))
+		ret = load_fail(c, ENOENT, -1, "no program named '%s' in object '%s'", only, c->obj->name);
 	for (size_t i = 0; !ret && i < c->obj->n_progs; i++)
-		ret = create_prog(c, c->obj->progs[i]);
+		if (!only || !strcmp(c->obj->progs[i]->name, only))
+			ret = create_prog(c, c->obj->progs[i]);
 	return ret;
 }
 
@@ -350,6 +353,8 @@ static int fill_slot(const struct load_ctx *c, const struct bj_map_spec *s, cons
 	int ret;
 
 	if (s->type == BJ_MAP_TYPE_PROG_ARRAY) {
+		if (!slot->prog->prog)
+			return 0; /* not created (prog_name) */
 		ret = bj_map__set_prog(s->map, slot->index, slot->prog->prog);
 		if (ret)
 			return load_fail(c, -ret, -1, "map '%s': cannot put program '%s' in slot %u: %s", s->name,

@@ -359,6 +359,11 @@ bool bj_prog_checked(const struct bj_prog *prog)
 	return prog->checked;
 }
 
+const struct bj_jit_code *bj_prog_jit_code(const struct bj_prog *prog)
+{
+	return prog->jit;
+}
+
 void *bj_prog_jit_entry(const struct bj_prog *prog)
 {
 	return (void *)prog->jit_entry;

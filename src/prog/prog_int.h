@@ -19,6 +19,9 @@ bj_helper_fn const *bj_prog_helpers(const struct bj_prog *prog);
 bool bj_prog_checked(const struct bj_prog *prog);
 /* Checked runs: the value areas of the program's array maps (global data, array lookups) as regions. */
 void bj_prog_add_map_regions(const struct bj_prog *prog, struct bj_run *run);
+struct bj_jit_code;
+/* The JIT's compiled code, or NULL when the program runs on the interpreter. */
+const struct bj_jit_code *bj_prog_jit_code(const struct bj_prog *prog);
 /* The JIT's native entry (a bj_jit_entry), or NULL when the program runs on the interpreter. */
 void *bj_prog_jit_entry(const struct bj_prog *prog);
 

@@ -24,7 +24,7 @@ struct cli_command {
 #define CLI_COMMANDS(X) X(version, "version") \
 	X(asm, "asm FILE.s|FILE.data -o FILE.bin") \
 	X(disasm, "disasm FILE.bin [--kernel] [--indexes] [--opcodes] [--labels] [--jit [--checked]]") \
-	X(prog, "prog run FILE.bin [--engine interp|jit] [--data-in F] [--data-out F] [--repeat N] [--json] [--unchecked]") \
+	X(prog, "prog load OBJ.o [--prog NAME] [--log-level 0-2] [--json] | prog dump xlated|jited OBJ.o [--prog NAME] | prog run OBJ.o|FILE.bin [--prog NAME] [--engine interp|jit] [--data-in F] [--data-out F] [--ctx-in F] [--repeat N] [--json] [--unchecked]") \
 	X(object, CLI_OBJECT_USAGE) \
 	X(map, "map dump|lookup|update|delete PIN ...") \
 	X(xdp, "xdp run OBJ.o [--prog NAME] --pcap-in F [--pcap-out F] [--batch N] [--engine interp|jit] [--repeat N] [--json] | xdp attach OBJ.o --dev IFACE [--mode afxdp|afpacket] [--queue Q] [--duration S]")
