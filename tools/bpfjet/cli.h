@@ -27,7 +27,10 @@ struct cli_command {
 	X(prog, "prog load OBJ.o [--prog NAME] [--log-level 0-2] [--json] | prog dump xlated|jited OBJ.o [--prog NAME] | prog run OBJ.o|FILE.bin [--prog NAME] [--engine interp|jit] [--data-in F] [--data-out F] [--ctx-in F] [--repeat N] [--json] [--unchecked]") \
 	X(object, CLI_OBJECT_USAGE) \
 	X(map, "map dump|lookup|update|delete PIN ...") \
-	X(xdp, "xdp run OBJ.o [--prog NAME] --pcap-in F [--pcap-out F] [--batch N] [--engine interp|jit] [--repeat N] [--json] | xdp attach OBJ.o --dev IFACE [--mode afxdp|afpacket] [--queue Q] [--duration S]")
+	X(xdp, "xdp run OBJ.o [--prog NAME] --pcap-in F [--pcap-out F] [--batch N] [--engine interp|jit] [--exec auto|per-packet|rewrite|native] [--repeat N] [--json] [--kernel] | xdp attach OBJ.o --dev IFACE [--mode afxdp|afpacket] [--queue Q] [--duration S]")
+
+/* `xdp run OBJ.o --kernel`: the program in Linux, BPF_PROG_TEST_RUN per frame. Returns the exit status. */
+int cli_xdp_kernel_run(const char *obj, const char *prog, const char *pcap_in, bool json);
 
 /* `prog dump xlated OBJ.o [--prog NAME]`: the programs after relocation, as text. Returns the exit status. */
 int cli_dump_xlated(const char *path, const char *prog_name);

@@ -34,6 +34,7 @@ struct xdp_args {
 	uint32_t duration;
 	bool json;
 	bool unchecked;
+	bool kernel;
 };
 
 static int parse_u32(const char *verb, const char *opt, const char *s, uint32_t min, uint32_t *out)
@@ -109,6 +110,8 @@ static int parse_args(int argc, char **argv, struct xdp_args *a)
 			a->json = true;
 		else if (!strcmp(opt, "--unchecked"))
 			a->unchecked = true;
+		else if (!strcmp(opt, "--kernel"))
+			a->kernel = true;
 		else if (opt[0] == '-' && opt[1] == '-') {
 			if (i + 1 >= argc)
 				return cli_fail(a->verb, opt, "needs a value");
@@ -288,6 +291,10 @@ static int xdp_run(struct xdp_args *a)
 
 	if (!a->pcap_in)
 		return cli_fail("xdp run", "arguments", "missing --pcap-in F");
+	if (a->kernel && a->pcap_out)
+		return cli_fail("xdp run", "--kernel", "counts only: --pcap-out is for bpfjet runs");
+	if (a->kernel)
+		return cli_xdp_kernel_run(a->obj, a->prog, a->pcap_in, a->json);
 	if (load_prog(a, &obj, &prog))
 		return 1;
 	if (make_runner(a, prog, &x)) {
