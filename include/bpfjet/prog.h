@@ -20,6 +20,9 @@ struct bj_run;
 typedef uint64_t (*bj_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
 				 struct bj_run *run);
 
+/* Receives each bpf_trace_printk message (formatted, without a terminating NUL; len bytes). */
+typedef void (*bj_trace_fn)(void *ctx, const char *msg, size_t len);
+
 struct bj_helper {
 	uint32_t id;
 	const char *name;
@@ -98,6 +101,9 @@ struct bj_prog_opts {
 	size_t n_line_info;
 	/* XDP programs run from a devmap may read egress_ifindex. */
 	enum bj_attach attach;
+	/* Where bpf_trace_printk writes (NULL: stderr, one line per message), and its first argument. */
+	bj_trace_fn trace;
+	void *trace_ctx;
 };
 
 /* Validates and copies the instructions; prepares the chosen engine (pre-decoding or JIT compilation). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "common/run.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 void bj_run_fault(struct bj_run *run, int errnum, long insn, const char *fmt, ...)
@@ -19,4 +20,20 @@ void bj_run_fault(struct bj_run *run, int errnum, long insn, const char *fmt, ..
 void *bj_run__user(const struct bj_run *run)
 {
 	return run->user;
+}
+
+uint64_t bj_run_call(struct bj_run *run, uint64_t fn, const uint64_t args[5])
+{
+	const struct bj_callback_hook *hook = run->callback;
+	uint64_t r0;
+
+	if (!hook) {
+		bj_run_fault(run, EINVAL, -1, "callback 0x%llx: the program has no subprogram to call back",
+			     (unsigned long long)fn);
+		return 0;
+	}
+	run->cb_depth++;
+	r0 = hook->call(run, hook, fn, args);
+	run->cb_depth--;
+	return r0;
 }

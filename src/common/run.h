@@ -18,6 +18,25 @@ struct bj_region {
 /* Linux's MAX_TAIL_CALL_CNT. */
 #define BJ_MAX_TAIL_CALLS 33
 #define BJ_DEFAULT_INSN_BUDGET (1ull << 26)
+/* Ring buffer records a run may hold reserved at once (bpf_ringbuf_reserve before submit or discard). */
+#define BJ_RUN_MAX_RESERVED 8
+
+struct bj_run;
+struct bj_map;
+
+/*
+ * How a helper calls back into the running program (bpf_loop, bpf_for_each_map_elem): each engine puts one
+ * in the run at entry. `fn` is the value the program loaded with ld_imm64 BPF_PSEUDO_FUNC; the engine
+ * checks that it names one of its subprograms and runs it on a frame of its own below run->call_fp.
+ */
+struct bj_callback_hook {
+	uint64_t (*call)(struct bj_run *run, const struct bj_callback_hook *hook, uint64_t fn, const uint64_t args[5]);
+};
+
+struct bj_rb_reserved {
+	void *sample;
+	struct bj_map *map;
+};
 
 struct bj_run {
 	/* Checked mode: the regions, and the instructions left before the run is stopped. */
@@ -42,6 +61,22 @@ struct bj_run {
 	uintptr_t jit_stack_hi;
 	/* The program type's runtime state for this run (XDP: the worker whose frames run), NULL if none. */
 	void *env;
+	/* bpf_trace_printk's sink (NULL: stderr). */
+	bj_trace_fn trace;
+	void *trace_ctx;
+	/* bpf_get_prandom_u32: this run's generator, seeded on first use (0 = not yet). */
+	uint64_t prandom;
+	/* Callbacks: the engine's hook (NULL when the program has no subprogram to call back), r10 of the frame
+	 * whose helper call is running (the callback's frame goes below it), and how many callbacks are under
+	 * way (bpf_tail_call is refused inside one, as Linux refuses it). */
+	const struct bj_callback_hook *callback;
+	uintptr_t call_fp;
+	unsigned cb_depth;
+	/* JIT: the native stack pointer a fault inside a callback unwinds to (0 outside callbacks). */
+	uintptr_t jit_cb_sp;
+	/* Ring buffer records reserved and not yet submitted or discarded, with their maps. */
+	struct bj_rb_reserved reserved[BJ_RUN_MAX_RESERVED];
+	unsigned n_reserved;
 };
 
 static inline void bj_run_add_region(struct bj_run *run, const void *start, size_t len, bool writable)
@@ -52,5 +87,12 @@ static inline void bj_run_add_region(struct bj_run *run, const void *start, size
 
 /* Records why a run stops; the engine unwinds and returns run->fault. */
 void bj_run_fault(struct bj_run *run, int errnum, long insn, const char *fmt, ...) BJ_PRINTF(4, 5);
+
+/*
+ * Calls the program's subprogram `fn` (an ld_imm64 BPF_PSEUDO_FUNC value) with r1-r5 = args and returns
+ * its r0. A fault inside it is left in run->fault (the caller must stop); so is a bad `fn` or too deep a
+ * nesting of frames (-E2BIG).
+ */
+uint64_t bj_run_call(struct bj_run *run, uint64_t fn, const uint64_t args[5]);
 
 #endif

@@ -25,7 +25,30 @@ struct bj_dinsn {
 struct bj_interp {
 	bj_helper_fn const *helpers;
 	bool checked;
+	size_t n;
+	bool *cb_entry; /* targets of ld_imm64 BPF_PSEUDO_FUNC: what a helper may call back */
 	struct bj_dinsn insns[];
+};
+
+/*
+ * Where one invocation of the loop starts: the program's entry, or a callback's subprogram. All invocations
+ * of one run share one stack block of BJ_MAX_CALL_DEPTH frames; a callback's frame lies below its caller's,
+ * so pointers into the caller's frames (a callback's usual context) stay valid and, in checked mode, allowed.
+ */
+struct interp_entry {
+	const struct bj_dinsn *pc;
+	uint64_t args[5];
+	uint64_t pkt_len;   /* legacy packet loads read [args[0], args[0] + pkt_len) */
+	uintptr_t stack_top; /* top of the run's stack block */
+	uintptr_t fp;        /* r10 of the first frame */
+	unsigned depth;      /* frames of callers already in the block */
+};
+
+/* The run-wide state of a top-level invocation that callbacks need. */
+struct interp_top {
+	struct bj_callback_hook hook;
+	const struct bj_interp *ip;
+	uintptr_t stack_top;
 };
 
 struct interp_frame {
@@ -315,7 +338,11 @@ static void decode_one(struct bj_interp *ip, const struct bj_insn *insns, size_t
 	struct bj_dinsn *d = &ip->insns[i];
 
 	*d = (struct bj_dinsn){ .handler = labels[op], .dst = in->dst, .src = in->src, .off = in->off, .imm = in->imm };
-	if (op == OP_LDDW)
+	if (op == OP_LDDW && in->src == BPF_PSEUDO_FUNC) {
+		/* The callee's instruction index: the callback hook checks it against cb_entry. */
+		d->u.k = (uint64_t)((int64_t)i + 1 + in->imm);
+		ip->cb_entry[d->u.k] = true;
+	} else if (op == OP_LDDW)
 		d->u.k = bj_lddw_imm(in);
 	else if (op == OP_CALL)
 		d->u.fn = helpers[in->imm];
@@ -334,10 +361,16 @@ int bj_interp_create(const struct bj_insn *insns, size_t n, bj_helper_fn const *
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu decoded instructions", n);
 	ip->helpers = helpers;
 	ip->checked = checked;
+	ip->n = n;
+	ip->cb_entry = calloc(n, sizeof(*ip->cb_entry));
+	if (!ip->cb_entry) {
+		free(ip);
+		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu decoded instructions", n);
+	}
 	if (checked)
-		interp_run_checked(NULL, NULL, 0, NULL, &labels);
+		interp_run_checked(NULL, NULL, NULL, &labels);
 	else
-		interp_run_fast(NULL, NULL, 0, NULL, &labels);
+		interp_run_fast(NULL, NULL, NULL, &labels);
 	for (size_t i = 0; i < n; i++) {
 		enum bj_interp_op op = decode_op(&insns[i]);
 
@@ -351,12 +384,52 @@ int bj_interp_create(const struct bj_insn *insns, size_t n, bj_helper_fn const *
 
 void bj_interp_free(struct bj_interp *ip)
 {
+	if (!ip)
+		return;
+	free(ip->cb_entry);
 	free(ip);
+}
+
+static uint64_t interp_enter(const struct bj_interp *ip, const struct interp_entry *e, struct bj_run *run)
+{
+	if (ip->checked)
+		return interp_run_checked(ip, e, run, NULL);
+	return interp_run_fast(ip, e, run, NULL);
+}
+
+static uint64_t interp_callback(struct bj_run *run, const struct bj_callback_hook *hook, uint64_t fn,
+				const uint64_t args[5])
+{
+	const struct interp_top *top = (const struct interp_top *)hook;
+	const struct bj_interp *ip = top->ip;
+	struct interp_entry e = { .stack_top = top->stack_top, .fp = run->call_fp - BJ_STACK_SIZE };
+	uintptr_t fp = run->call_fp;
+	uint64_t r0;
+
+	if (fn >= ip->n || !ip->cb_entry[fn]) {
+		bj_run_fault(run, EINVAL, -1, "callback %llu is not a subprogram that the program refers to",
+			     (unsigned long long)fn);
+		return 0;
+	}
+	e.depth = (unsigned)((top->stack_top - fp) / BJ_STACK_SIZE) + 1;
+	if (e.depth >= BJ_MAX_CALL_DEPTH) {
+		bj_run_fault(run, E2BIG, -1, "callback at insn %llu: call depth exceeds the limit of %d frames",
+			     (unsigned long long)fn, BJ_MAX_CALL_DEPTH);
+		return 0;
+	}
+	e.pc = &ip->insns[fn];
+	memcpy(e.args, args, sizeof(e.args));
+	r0 = interp_enter(ip, &e, run);
+	run->call_fp = fp;
+	return r0;
 }
 
 uint64_t bj_interp_run(const struct bj_interp *ip, void *r1, uint64_t r2, struct bj_run *run)
 {
-	if (ip->checked)
-		return interp_run_checked(ip, r1, r2, run, NULL);
-	return interp_run_fast(ip, r1, r2, run, NULL);
+	uint8_t stack[BJ_MAX_CALL_DEPTH * BJ_STACK_SIZE] __attribute__((aligned(16)));
+	struct interp_top top = { { interp_callback }, ip, (uintptr_t)(stack + sizeof(stack)) };
+	struct interp_entry e = { ip->insns, { (uintptr_t)r1, r2 }, r2, top.stack_top, top.stack_top, 0 };
+
+	run->callback = &top.hook;
+	return interp_enter(ip, &e, run);
 }

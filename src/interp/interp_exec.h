@@ -13,31 +13,34 @@
 #define LBL_ONE(N) [OP_##N] = &&L_##N,
 
 static __attribute__((noinline, hot)) BJ_NOCLONE uint64_t
-INTERP_FN(const struct bj_interp *ip, void *r1, uint64_t r2, struct bj_run *run, const void *const **labels_out)
+INTERP_FN(const struct bj_interp *ip, const struct interp_entry *e, struct bj_run *run,
+	  const void *const **labels_out)
 {
 	static const void *const labels[OP__COUNT] = {
 		BJ_ALU_NAMES(LBL_ALU4) BJ_JMP_NAMES(LBL_JMP4) BJ_ATOMIC_NAMES(LBL_ATOMIC2) BJ_OTHER_OPS(LBL_ONE)
 	};
-	uint8_t stack[BJ_MAX_CALL_DEPTH * BJ_STACK_SIZE] __attribute__((aligned(16)));
 	struct interp_frame frames[BJ_MAX_CALL_DEPTH];
-	const uintptr_t stack_top = (uintptr_t)(stack + sizeof(stack));
-	const uint8_t *const pkt = r1;
-	const uint64_t pkt_len = r2;
 	const struct bj_dinsn *pc, *base;
 	uint64_t r[BJ_NREGS] = { 0 };
-	uintptr_t stack_lo = stack_top - BJ_STACK_SIZE;
-	uint64_t budget;
-	unsigned depth = 0;
+	const uint8_t *pkt;
+	uint64_t pkt_len, budget;
+	uintptr_t stack_top, stack_lo;
+	unsigned depth = 0, depth0;
 
 	if (labels_out) {
 		*labels_out = labels;
 		return 0;
 	}
-	base = pc = ip->insns;
+	base = ip->insns;
+	pc = e->pc;
+	pkt = (const uint8_t *)(uintptr_t)e->args[0];
+	pkt_len = e->pkt_len;
+	stack_top = e->stack_top;
+	stack_lo = e->fp - BJ_STACK_SIZE;
+	depth0 = e->depth;
 	budget = run->budget;
-	r[1] = (uintptr_t)r1;
-	r[2] = r2;
-	r[10] = stack_top;
+	memcpy(&r[1], e->args, sizeof(e->args));
+	r[10] = e->fp;
 	if (CHECKED)
 		memset((void *)stack_lo, 0, BJ_STACK_SIZE);
 
@@ -175,10 +178,20 @@ L_BE64:
 
 L_JA:
 	JUMP();
+/* A helper may call back into the program (run->call_fp, budget) and may stop it or tail call. */
+#define CALL_HELPER(fn)                                                                                   \
+	do {                                                                                              \
+		run->call_fp = r[10];                                                                     \
+		if (CHECKED)                                                                              \
+			run->budget = budget;                                                             \
+		r[0] = (fn)(r[1], r[2], r[3], r[4], r[5], run);                                           \
+		if (CHECKED)                                                                              \
+			budget = run->budget;                                                             \
+		if (BJ_UNLIKELY(run->fault || run->tail_prog))                                            \
+			goto helper_stop;                                                                 \
+	} while (0)
 L_CALL:
-	r[0] = pc->u.fn(r[1], r[2], r[3], r[4], r[5], run);
-	if (BJ_UNLIKELY(run->fault))
-		goto out;
+	CALL_HELPER(pc->u.fn);
 	NEXT();
 L_CALLX: {
 	uint64_t id = DST;
@@ -189,14 +202,13 @@ L_CALLX: {
 			     INSN_IDX);
 		goto out;
 	}
-	r[0] = fn(r[1], r[2], r[3], r[4], r[5], run);
-	if (BJ_UNLIKELY(run->fault))
-		goto out;
+	CALL_HELPER(fn);
 	NEXT();
 }
 L_CALL_LOCAL:
-	if (BJ_UNLIKELY(depth + 1 >= BJ_MAX_CALL_DEPTH)) {
-		bj_run_fault(run, E2BIG, INSN_IDX, "call depth %u exceeds the limit of %d frames at insn %ld", depth + 2,
+	if (BJ_UNLIKELY(depth0 + depth + 1 >= BJ_MAX_CALL_DEPTH)) {
+		bj_run_fault(run, E2BIG, INSN_IDX, "call depth %u exceeds the limit of %d frames at insn %ld",
+			     depth0 + depth + 2,
 			     BJ_MAX_CALL_DEPTH, INSN_IDX);
 		goto out;
 	}
@@ -340,6 +352,10 @@ L_LDINDW:
 	LOAD_PKT(uint32_t, to_be32, SRC + K32)
 #undef LOAD_PKT
 
+helper_stop:
+	if (run->fault && run->fault_insn < 0)
+		run->fault_insn = INSN_IDX;
+	goto out;
 out_of_budget:
 	bj_run_fault(run, ETIME, INSN_IDX, "instruction budget of %" PRIu64 " exhausted at insn %ld", run->budget,
 		     INSN_IDX);
@@ -358,6 +374,7 @@ out:
 #undef NEXT
 #undef JUMP
 #undef ACCESS
+#undef CALL_HELPER
 }
 
 #undef LBL_ALU4

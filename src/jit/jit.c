@@ -16,13 +16,24 @@
 #define JIT_MAX_PASSES 64
 #define JIT_MAX_PROLOGUE_BYTES 128
 
+/* The callback entry of lower_tail: (run, fn, args, r10 of the caller). */
+typedef uint64_t (*jit_callback_entry)(struct bj_run *run, uint64_t fn, const uint64_t *args, uintptr_t fp);
+
 struct bj_jit_code {
+	struct bj_callback_hook hook; /* first: the hook is the code */
 	struct bj_codemem mem;
 	size_t len;
 	uint32_t *offsets;
 	size_t n;
 	bj_helper_fn *callx_table;
+	/* Subprograms the program takes the address of (what a helper may call back), as image offsets. */
+	uint32_t *cb_offsets;
+	size_t n_cb;
+	jit_callback_entry cb_entry;
 };
+
+static uint64_t jit_callback(struct bj_run *run, const struct bj_callback_hook *hook, uint64_t fn,
+			     const uint64_t args[5]);
 
 /* What the x86 lowering needs from one run of the compiler. */
 struct jit_scratch {
@@ -208,6 +219,7 @@ static int make_code(struct bj_jit_code **out, size_t n, bj_helper_fn const *hel
 
 	if (!code)
 		return -ENOMEM;
+	code->hook.call = jit_callback;
 	code->n = n;
 	code->offsets = calloc(n, sizeof(*code->offsets));
 	code->callx_table = calloc(BJ_HELPER_ID_MAX, sizeof(*code->callx_table));
@@ -219,6 +231,30 @@ static int make_code(struct bj_jit_code **out, size_t n, bj_helper_fn const *hel
 		memcpy(code->callx_table, helpers, BJ_HELPER_ID_MAX * sizeof(*helpers));
 	*out = code;
 	return 0;
+}
+
+/* Every target of ld_imm64 BPF_PSEUDO_FUNC, by its place in the image. */
+static int collect_callbacks(const struct bj_insn *insns, size_t n, const uint32_t *addrs, struct bj_jit_code *code)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (insns[i].code != BJ_LDDW)
+			continue;
+		if (insns[i].src == BPF_PSEUDO_FUNC) {
+			if (!code->cb_offsets && !(code->cb_offsets = calloc(n, sizeof(*code->cb_offsets))))
+				return -ENOMEM;
+			code->cb_offsets[code->n_cb++] = addrs[(long)i + 1 + insns[i].imm];
+		}
+		i++;
+	}
+	return 0;
+}
+
+static bool has_pseudo_func(const struct bj_insn *insns, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (insns[i].code == BJ_LDDW && insns[i].src == BPF_PSEUDO_FUNC)
+			return true;
+	return false;
 }
 
 int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const helpers[BJ_HELPER_ID_MAX],
@@ -248,6 +284,8 @@ int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const hel
 	c.blind = opts && opts->blind;
 	c.helpers = helpers;
 	c.callx_table = code->callx_table;
+	c.has_callbacks = has_pseudo_func(insns, n);
+	c.callback_hook = (uintptr_t)&code->hook;
 	c.addrs = s.addrs;
 	c.is_entry = s.is_entry;
 	c.is_target = s.is_target;
@@ -266,7 +304,10 @@ int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const hel
 	ret = size_code(&c, err);
 	if (!ret)
 		ret = write_code(&c, code, err);
+	if (!ret && collect_callbacks(insns, n, s.addrs, code))
+		ret = bj_fail(err, ENOMEM, -1, -1, "JIT: out of memory");
 	if (!ret) {
+		code->cb_entry = (jit_callback_entry)(c.base + c.labels[LBL_CALLBACK]);
 		memcpy(code->offsets, s.addrs, n * sizeof(*code->offsets));
 		*out = code;
 		code = NULL;
@@ -303,6 +344,7 @@ void bj_jit_code_free(struct bj_jit_code *code)
 	bj_codemem_release(&code->mem);
 	free(code->offsets);
 	free(code->callx_table);
+	free(code->cb_offsets);
 	free(code);
 }
 
@@ -347,4 +389,28 @@ void bj_jit_fault(struct bj_run *run, uint32_t kind, uint32_t insn, uint64_t det
 		bj_run_fault(run, EINVAL, insn, "callx to unknown helper %llu", (unsigned long long)detail);
 		break;
 	}
+}
+
+static uint64_t jit_callback(struct bj_run *run, const struct bj_callback_hook *hook, uint64_t fn,
+			     const uint64_t args[5])
+{
+	const struct bj_jit_code *code = (const struct bj_jit_code *)hook;
+	uintptr_t base = (uintptr_t)code->mem.base, fp = run->call_fp;
+	bool known = false;
+	uint64_t r0;
+
+	for (size_t i = 0; i < code->n_cb && !known; i++)
+		known = fn == base + code->cb_offsets[i];
+	if (!known) {
+		bj_run_fault(run, EINVAL, -1, "callback 0x%llx is not a subprogram that the program refers to",
+			     (unsigned long long)fn);
+		return 0;
+	}
+	if (fp - BJ_STACK_SIZE <= run->jit_stack_lo) {
+		bj_run_fault(run, E2BIG, -1, "callback: call depth exceeds the limit of %d frames", BJ_MAX_CALL_DEPTH);
+		return 0;
+	}
+	r0 = code->cb_entry(run, fn, args, fp);
+	run->call_fp = fp;
+	return r0;
 }

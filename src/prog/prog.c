@@ -4,12 +4,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpfjet/helpers.h>
 #include <bpfjet/verifier.h>
+#include <bpfjet/xdp.h>
 
 #include "interp/interp.h"
 #include "jit/jit.h"
 #include "isa/isa.h"
 #include "maps/map_internal.h"
+#include "maps/epoch.h"
 #include "prog/prog_int.h"
 
 struct bj_prog {
@@ -29,6 +32,8 @@ struct bj_prog {
 	/* The map table of the pseudo ld_imm64 forms, one reference held on each. */
 	struct bj_map **maps;
 	size_t n_maps;
+	bj_trace_fn trace;
+	void *trace_ctx;
 	bj_helper_fn helpers[BJ_HELPER_ID_MAX];
 };
 
@@ -39,7 +44,14 @@ static int check_runnable_forms(const struct bj_insn *insns, size_t n, struct bj
 		const struct bj_insn *in = &insns[i];
 
 		if (in->code == BJ_LDDW) {
-			if (in->src)
+			if (in->src == BPF_PSEUDO_FUNC) {
+				long t = (long)i + 1 + in->imm;
+
+				if (t <= 0 || (size_t)t >= n || insns[t - 1].code == BJ_LDDW)
+					return bj_fail(err, EINVAL, (long)i, -1,
+						       "ld_imm64 func at insn %zu refers to insn %ld, which does not "
+						       "start an instruction of the program", i, t);
+			} else if (in->src)
 				return bj_fail(err, EINVAL, (long)i, -1,
 					       "unresolved ld_imm64 pseudo form (src %u) at insn %zu: map and function "
 					       "references must be resolved before the program is created",
@@ -223,6 +235,22 @@ static int fill_helpers(struct bj_prog *prog, const struct bj_helper *helpers, s
 	return 0;
 }
 
+/* Linux's helpers for every type, then the type's own; the embedder's may replace them. */
+static int fill_builtin_helpers(struct bj_prog *prog, struct bj_error *err)
+{
+	const struct bj_helper *h;
+	size_t n;
+	int ret;
+
+	h = bj_helpers(&n);
+	ret = fill_helpers(prog, h, n, err);
+	if (!ret && prog->type == BJ_PROG_TYPE_XDP) {
+		h = bj_xdp_helpers(&n);
+		ret = fill_helpers(prog, h, n, err);
+	}
+	return ret;
+}
+
 static int check_helper_calls(const struct bj_prog *prog, struct bj_error *err)
 {
 	for (size_t i = 0; i < prog->n; i++) {
@@ -260,9 +288,14 @@ static int prepare_engine(struct bj_prog *prog, struct bj_error *err)
 
 uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struct bj_run *run)
 {
-	if (prog->jit_entry)
-		return prog->jit_entry(r1, r2, run);
-	return bj_interp_run(prog->interp, r1, r2, run);
+	for (;;) {
+		uint64_t r0 = prog->jit_entry ? prog->jit_entry(r1, r2, run) : bj_interp_run(prog->interp, r1, r2, run);
+
+		if (BJ_LIKELY(!run->tail_prog) || run->fault)
+			return r0;
+		prog = run->tail_prog;
+		run->tail_prog = NULL;
+	}
 }
 
 static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t n, const struct bj_prog_opts *opts,
@@ -278,6 +311,8 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 		prog->budget = BJ_DEFAULT_INSN_BUDGET;
 	prog->user = BJ_OPTS_GET(opts, user, NULL);
 	prog->blind = BJ_OPTS_GET(opts, blind, false);
+	prog->trace = BJ_OPTS_GET(opts, trace, NULL);
+	prog->trace_ctx = BJ_OPTS_GET(opts, trace_ctx, NULL);
 	if ((unsigned)prog->type > BJ_PROG_TYPE_SCHED_CLS)
 		return bj_fail(err, EINVAL, -1, -1, "unknown program type %d", (int)prog->type);
 	if ((ret = take_maps(prog, BJ_OPTS_GET(opts, maps, NULL), BJ_OPTS_GET(opts, n_maps, 0), err)) ||
@@ -285,7 +320,9 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 		return ret;
 	if (wants_verification(prog, opts) && (ret = verify(prog, insns, n, opts, err)))
 		return ret;
-	ret = fill_helpers(prog, BJ_OPTS_GET(opts, helpers, NULL), BJ_OPTS_GET(opts, n_helpers, 0), err);
+	ret = fill_builtin_helpers(prog, err);
+	if (!ret)
+		ret = fill_helpers(prog, BJ_OPTS_GET(opts, helpers, NULL), BJ_OPTS_GET(opts, n_helpers, 0), err);
 	if (ret)
 		return ret;
 	prog->insns = malloc(n * sizeof(*insns));
@@ -374,6 +411,8 @@ void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 	memset(run, 0, sizeof(*run));
 	run->budget = prog->budget;
 	run->user = prog->user;
+	run->trace = prog->trace;
+	run->trace_ctx = prog->trace_ctx;
 }
 
 void bj_prog_add_map_regions(const struct bj_prog *prog, struct bj_run *run)
@@ -443,6 +482,7 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 
 	/* The clock covers the fresh copy of the input too: reading it per run would cost more than small programs. */
 	t0 = now_ns();
+	bj_epoch_enter();
 	for (done = 0; done < repeat; done++) {
 		if (size)
 			memcpy(buf, opts->data_in, size);
@@ -455,6 +495,7 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 		if (run.fault)
 			break;
 	}
+	bj_epoch_exit();
 	opts->duration_ns = (now_ns() - t0) / (done ? done : 1);
 	opts->retval = r0;
 	ret = run.fault ? run_fault(&run, err) : copy_data_out(opts, buf, size, err);
@@ -477,7 +518,9 @@ int bj_prog__exec(struct bj_prog *prog, void *mem, size_t len, uint64_t *r0, str
 		bj_run_add_region(&run, mem, len, true);
 	if (prog->checked)
 		bj_prog_add_map_regions(prog, &run);
+	bj_epoch_enter();
 	ret = bj_prog_invoke(prog, mem, len, &run);
+	bj_epoch_exit();
 	if (run.fault)
 		return run_fault(&run, err);
 	if (r0)

@@ -284,7 +284,7 @@ struct create_case {
 };
 
 static const struct create_case create_cases[] = {
-	{ "unknown helper", PROG(MOV64K(1, 0), CALL(8), EXIT), -EINVAL, 1, "call to unknown helper 8 at insn 1" },
+	{ "unknown helper", PROG(MOV64K(1, 0), CALL(300), EXIT), -EINVAL, 1, "call to unknown helper 300 at insn 1" },
 	{ "negative helper id", PROG(CALL(-1), EXIT), -EINVAL, 0, "call to unknown helper -1 at insn 0" },
 	{ "map reference without a map table", PROG(MOV64K(0, 0), I(BJ_LDDW, 1, BPF_PSEUDO_MAP_IDX, 0, 0), I(0, 0, 0, 0, 0), EXIT),
 	  -EINVAL, 1, "insn 1 refers to map 0, but the program's table has 0 maps" },

@@ -625,10 +625,20 @@ static void lower_call_local(struct jit_ctx *c, size_t i)
 	emit_bytes(c, &rel, 4);
 }
 
+/* mov [r12 + call_fp], rbp: a helper that calls back puts the callback's frame below this one. */
+static void emit_store_call_fp(struct jit_ctx *c)
+{
+	static const uint8_t store = 0x89;
+
+	if (c->has_callbacks)
+		emit_rm_mem(c, &store, 1, true, RBP, RUN, RUN_OFF(call_fp), false, 0);
+}
+
 static void lower_call_helper(struct jit_ctx *c, size_t i)
 {
 	const struct bj_insn *in = &c->insns[i];
 
+	emit_store_call_fp(c);
 	emit_mov_rr(c, true, R9, RUN); /* mov r9, r12: the sixth argument */
 	emit_call_abs(c, (uintptr_t)c->helpers[in->imm]);
 	emit_helper_fault_check(c, in->imm == BJ_FUNC_TAIL_CALL);
@@ -645,6 +655,7 @@ static void lower_callx(struct jit_ctx *c, size_t i)
 	emit_bytes(c, "\x4f\x8b\x14\xda", 4);                         /* mov r10, [r10 + r11*8] */
 	emit_alu_rr(c, 0x85, true, AUX1, AUX1);                       /* test r10, r10 */
 	emit_fault_unless(c, CC_NE, JIT_FAULT_HELPER, i);
+	emit_store_call_fp(c);
 	emit_mov_rr(c, true, R9, RUN);                                /* mov r9, r12 */
 	emit_bytes(c, "\x41\xff\xd2", 3);                             /* call r10 */
 	emit_helper_fault_check(c, c->callx_table[BJ_FUNC_TAIL_CALL] != NULL);
@@ -755,6 +766,13 @@ void lower_main_prologue(struct jit_ctx *c)
 	emit_push(c, R14);
 	emit_push(c, R15);
 	emit_mov_rr(c, true, RUN, RDX);                                        /* mov r12, rdx (run) */
+	if (c->has_callbacks) {
+		emit_mov_imm64(c, AUX2, c->callback_hook);                     /* movabs r11, hook */
+		emit_rm_mem(c, &store, 1, true, AUX2, RUN, RUN_OFF(callback), false, 0); /* mov [r12 + callback], r11 */
+	} else {
+		emit_rm_mem(c, (const uint8_t *)"\xc7", 1, true, 0, RUN, RUN_OFF(callback), false, 0);
+		emit_bytes(c, "\0\0\0\0", 4);                                   /* mov qword [r12 + callback], 0 */
+	}
 	emit_alu_ri(c, 5, true, RSP, (int32_t)(c->stack_size + 8));           /* sub rsp, stack + 8 */
 	emit_rm_mem(c, &store, 1, true, RSP, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov [r12 + lo], rsp */
 	emit_lea(c, RBP, RSP, (int32_t)c->stack_size);                         /* lea rbp, [rsp + stack] */
@@ -784,22 +802,101 @@ void lower_subprog_prologue(struct jit_ctx *c)
 		emit_fail(c, EFAULT, "internal error: subprogram prologue size");
 }
 
+/*
+ * r11 = the native stack pointer to unwind to: the innermost callback entry's, or the main frame's.
+ * Programs without callbacks never run inside one.
+ */
+static void emit_unwind_sp(struct jit_ctx *c)
+{
+	static const uint8_t load = 0x8b;
+	size_t in_cb;
+
+	if (!c->has_callbacks) {
+		emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov r11, [r12 + lo] */
+		return;
+	}
+	emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(jit_cb_sp), false, 0); /* mov r11, [r12 + cb_sp] */
+	emit_alu_rr(c, 0x85, true, AUX2, AUX2);                                   /* test r11, r11 */
+	in_cb = emit_jcc8_fwd(c, CC_NE);                                          /* jnz in_cb */
+	emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov r11, [r12 + lo] */
+	patch_rel8(c, in_cb);
+}
+
+/*
+ * The callback entry, called from C as (rdi = run, rsi = fn, rdx = args[5], rcx = the caller's r10). It saves
+ * the C callee-saved registers, records its stack pointer as the unwind target of faults inside the
+ * callback, and calls the subprogram, whose prologue moves r10 down to a frame of its own.
+ */
+static void lower_callback_entry(struct jit_ctx *c)
+{
+	static const uint8_t load = 0x8b, store = 0x89, push_rm = 0xff, pop_rm = 0x8f;
+
+	c->labels[LBL_CALLBACK] = (uint32_t)c->len;
+	emit_push(c, RBP);
+	emit_push(c, RBX);
+	emit_push(c, R12);
+	emit_push(c, R13);
+	emit_push(c, R14);
+	emit_push(c, R15);
+	emit_mov_rr(c, true, RUN, RDI);                                           /* mov r12, rdi */
+	emit_rm_mem(c, &push_rm, 1, false, 6, RUN, RUN_OFF(jit_cb_sp), false, 0); /* push qword [r12 + cb_sp] */
+	emit_rm_mem(c, &store, 1, true, RSP, RUN, RUN_OFF(jit_cb_sp), false, 0);  /* mov [r12 + cb_sp], rsp */
+	emit_mov_rr(c, true, RBP, RCX);                                           /* mov rbp, rcx */
+	emit_mov_rr(c, true, AUX2, RSI);                                          /* mov r11, rsi (fn) */
+	emit_mov_rr(c, true, AUX1, RDX);                                          /* mov r10, rdx (args) */
+	emit_rm_mem(c, &load, 1, true, RDI, AUX1, 0, false, 0);                   /* mov rdi, [r10] */
+	emit_rm_mem(c, &load, 1, true, RSI, AUX1, 8, false, 0);                   /* mov rsi, [r10 + 8] */
+	emit_rm_mem(c, &load, 1, true, RDX, AUX1, 16, false, 0);                  /* mov rdx, [r10 + 16] */
+	emit_rm_mem(c, &load, 1, true, RCX, AUX1, 24, false, 0);                  /* mov rcx, [r10 + 24] */
+	emit_rm_mem(c, &load, 1, true, R8, AUX1, 32, false, 0);                   /* mov r8, [r10 + 32] */
+	/* r0 and r6-r9 start at zero, not with the C caller's values. */
+	emit_zero(c, RAX);
+	emit_zero(c, RBX);
+	emit_zero(c, R13);
+	emit_zero(c, R14);
+	emit_zero(c, R15);
+	emit_bytes(c, "\x41\xff\xd3", 3);                                         /* call r11 */
+	c->labels[LBL_CB_EXIT] = (uint32_t)c->len;
+	emit_rm_mem(c, &pop_rm, 1, false, 0, RUN, RUN_OFF(jit_cb_sp), false, 0);  /* pop qword [r12 + cb_sp] */
+	emit_pop(c, R15);
+	emit_pop(c, R14);
+	emit_pop(c, R13);
+	emit_pop(c, R12);
+	emit_pop(c, RBX);
+	emit_pop(c, RBP);
+	emit1(c, 0xc3); /* ret */
+}
+
 /* Code shared by every instruction, after the program body: fault exits and the access check. */
 void lower_tail(struct jit_ctx *c)
 {
 	static const uint8_t load = 0x8b;
+	size_t in_cb = 0;
 
 	c->labels[LBL_FAULT] = (uint32_t)c->len;
-	emit_rm_mem(c, &load, 1, true, RSP, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov rsp, [r12 + lo] */
-	emit_mov_rr(c, true, RDI, RUN);                 /* mov rdi, r12 */
 	emit_mov_rr(c, false, RSI, RCX);                /* mov esi, ecx (kind); edx holds the insn */
 	emit_mov_rr(c, true, RCX, AUX2);                /* mov rcx, r11 (detail) */
+	emit_unwind_sp(c);
+	emit_mov_rr(c, true, RSP, AUX2);                /* mov rsp, r11 */
+	emit_mov_rr(c, true, RDI, RUN);                 /* mov rdi, r12 */
 	emit_call_abs(c, (uintptr_t)bj_jit_fault);
 	c->labels[LBL_UNWIND] = (uint32_t)c->len;
+	if (c->has_callbacks) {
+		emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(jit_cb_sp), false, 0); /* mov r11, [r12 + cb_sp] */
+		emit_alu_rr(c, 0x85, true, AUX2, AUX2);                                   /* test r11, r11 */
+		in_cb = emit_jcc8_fwd(c, CC_NE);                                          /* jnz in_cb */
+	}
 	emit_rm_mem(c, &load, 1, true, RSP, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov rsp, [r12 + lo] */
 	emit_zero(c, RAX);
 	c->labels[LBL_MAIN_EXIT] = (uint32_t)c->len;
 	emit_main_epilogue(c);
+	if (c->has_callbacks) {
+		patch_rel8(c, in_cb);
+		emit_mov_rr(c, true, RSP, AUX2);         /* in_cb: mov rsp, r11 */
+		emit_zero(c, RAX);
+		emit_jmp_to(c, c->labels[LBL_CB_EXIT]);  /* jmp cb_exit */
+		lower_callback_entry(c);
+	}
 
 	/* r11 = address, r10d = packed; keeps every BPF register. Entered with rsp 8 off a 16-byte boundary. */
 	c->labels[LBL_CHECK] = (uint32_t)c->len;

@@ -33,6 +33,8 @@ enum jit_label {
 	LBL_UNWIND,      /* the run already has its fault: return from the outermost frame */
 	LBL_CHECK,       /* checked-mode access check: r11 = address, r10d = packed (insn, write, size) */
 	LBL_MAIN_EXIT,   /* main program epilogue */
+	LBL_CALLBACK,    /* entry from C for callbacks: (run, fn, args, fp), see lower_tail */
+	LBL_CB_EXIT,     /* the callback entry's epilogue */
 	LBL_COUNT,
 };
 
@@ -66,6 +68,8 @@ struct jit_ctx {
 	uint32_t stack_size;             /* bytes of BPF stack: 512 per possible frame */
 	bool changed;                    /* some address moved during this pass */
 	bool in_subprog;                 /* the instruction being lowered belongs to a subprogram */
+	bool has_callbacks;              /* the program loads subprogram addresses (ld_imm64 BPF_PSEUDO_FUNC) */
+	uintptr_t callback_hook;         /* the code's struct bj_callback_hook, stored in the run at entry */
 
 	int err;
 	long err_insn;
