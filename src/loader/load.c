@@ -4,6 +4,7 @@
  * object's map table, then the initial slots that name programs or maps. Any failure undoes everything.
  */
 #include <bpf/btf.h>
+#include <bpfjet/helpers.h>
 #include <bpfjet/verifier.h>
 #include <bpfjet/xdp.h>
 #include <errno.h>
@@ -42,8 +43,9 @@ struct load_ctx {
 	const struct bj_object_load_opts *opts;
 	struct bj_error *err;
 	struct bj_map **table;
-	struct bj_helper *helpers; /* XDP helpers then the embedder's */
-	size_t n_xdp_helpers, n_helpers;
+	/* The helpers of one program type (XDP or sk_buff), then the embedder's. */
+	struct bj_helper *xdp_helpers, *skb_helpers;
+	size_t n_type_xdp, n_type_skb, n_helpers;
 };
 
 static void load_log(const struct load_ctx *c, const char *msg)
@@ -276,6 +278,38 @@ static int create_maps(struct load_ctx *c)
 
 /* ---- programs ---- */
 
+/*
+ * Socket and tc programs run on an sk_buff, which bpfjet does not provide: they load and verify, and
+ * their packet helpers stop a run with -EOPNOTSUPP instead of leaving the call unresolved.
+ */
+static uint64_t skb_helper_refused(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+				   struct bj_run *run)
+{
+	(void)r1, (void)r2, (void)r3, (void)r4, (void)r5;
+	bj_run__fail(run, EOPNOTSUPP, "sk_buff helpers are not run by bpfjet (socket and tc programs load only)");
+	return 0;
+}
+
+static const struct bj_helper skb_helpers[] = {
+	{ 9, "bpf_skb_store_bytes", skb_helper_refused },
+	{ 26, "bpf_skb_load_bytes", skb_helper_refused },
+	{ 68, "bpf_skb_load_bytes_relative", skb_helper_refused },
+};
+
+/* A program type's own helpers followed by the embedder's (which may replace them). */
+static struct bj_helper *join_helpers(const struct bj_helper *type, size_t n_type, const struct bj_helper *user,
+				      size_t n_user)
+{
+	struct bj_helper *h = calloc(n_type + n_user + 1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	memcpy(h, type, n_type * sizeof(*type));
+	if (n_user)
+		memcpy(h + n_type, user, n_user * sizeof(*user));
+	return h;
+}
+
 static int collect_helpers(struct load_ctx *c)
 {
 	size_t n_xdp, n_user = BJ_OPTS_GET(c->opts, n_helpers, 0);
@@ -283,25 +317,45 @@ static int collect_helpers(struct load_ctx *c)
 
 	if (n_user && !user)
 		return load_fail(c, EINVAL, -1, "bj_object_load_opts: n_helpers is %zu but helpers is NULL", n_user);
-	if (!(c->helpers = calloc(n_xdp + n_user + 1, sizeof(*c->helpers))))
+	c->xdp_helpers = join_helpers(xdp, n_xdp, user, n_user);
+	c->skb_helpers = join_helpers(skb_helpers, BJ_ARRAY_SIZE(skb_helpers), user, n_user);
+	if (!c->xdp_helpers || !c->skb_helpers)
 		return load_fail(c, ENOMEM, -1, "out of memory");
-	memcpy(c->helpers, xdp, n_xdp * sizeof(*xdp));
-	if (n_user)
-		memcpy(c->helpers + n_xdp, user, n_user * sizeof(*user));
-	c->n_xdp_helpers = n_xdp;
-	c->n_helpers = n_xdp + n_user;
+	c->n_type_xdp = n_xdp;
+	c->n_type_skb = BJ_ARRAY_SIZE(skb_helpers);
+	c->n_helpers = n_user;
 	return 0;
+}
+
+static void helpers_for(const struct load_ctx *c, enum bj_prog_type type, const struct bj_helper **h, size_t *n)
+{
+	switch (type) {
+	case BJ_PROG_TYPE_XDP:
+		*h = c->xdp_helpers;
+		*n = c->n_type_xdp + c->n_helpers;
+		return;
+	case BJ_PROG_TYPE_SOCKET_FILTER:
+	case BJ_PROG_TYPE_SCHED_CLS:
+		*h = c->skb_helpers;
+		*n = c->n_type_skb + c->n_helpers;
+		return;
+	case BJ_PROG_TYPE_MEM:
+		break;
+	}
+	*h = c->xdp_helpers + c->n_type_xdp;
+	*n = c->n_helpers;
 }
 
 static int try_create(const struct load_ctx *c, struct bj_program *p, uint32_t level, char *log, size_t log_size,
 		      struct bj_error *perr)
 {
-	bool xdp = p->type == BJ_PROG_TYPE_XDP;
+	const struct bj_helper *helpers;
+	size_t n_helpers;
 
+	helpers_for(c, p->type, &helpers, &n_helpers);
 	BJ_OPTS(bj_prog_opts, po, .name = p->name, .type = p->type, .attach = p->attach,
 		.engine = BJ_OPTS_GET(c->opts, engine, BJ_ENGINE_INTERP), .policy = BJ_OPTS_GET(c->opts, policy, 0),
-		.helpers = xdp ? c->helpers : c->helpers + c->n_xdp_helpers,
-		.n_helpers = xdp ? c->n_helpers : c->n_helpers - c->n_xdp_helpers,
+		.helpers = helpers, .n_helpers = n_helpers,
 		.protos = BJ_OPTS_GET(c->opts, protos, NULL), .n_protos = BJ_OPTS_GET(c->opts, n_protos, 0),
 		.maps = c->table, .n_maps = c->obj->n_maps, .unverified = BJ_OPTS_GET(c->opts, unverified, false),
 		.unchecked = BJ_OPTS_GET(c->opts, unchecked, false), .blind = BJ_OPTS_GET(c->opts, blind, false),
@@ -405,7 +459,8 @@ int bj_object__load(struct bj_object *obj, const struct bj_object_load_opts *opt
 	if (ret)
 		ld_unload(obj);
 	free(c.table);
-	free(c.helpers);
+	free(c.xdp_helpers);
+	free(c.skb_helpers);
 	return ret;
 }
 
