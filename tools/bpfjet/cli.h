@@ -30,7 +30,7 @@ struct cli_command {
 	X(xdp, "xdp run OBJ.o [--prog NAME] --pcap-in F [--pcap-out F] [--batch N] [--engine interp|jit] [--exec auto|per-packet|rewrite|native] [--repeat N] [--json] [--kernel] | xdp attach OBJ.o --dev IFACE [--mode afxdp|afpacket] [--queue Q] [--duration S]")
 
 /* `xdp run OBJ.o --kernel`: the program in Linux, BPF_PROG_TEST_RUN per frame. Returns the exit status. */
-int cli_xdp_kernel_run(const char *obj, const char *prog, const char *pcap_in, bool json);
+int cli_xdp_kernel_run(const char *obj, const char *prog, const char *pcap_in, uint32_t repeat, bool json);
 
 /* `prog dump xlated OBJ.o [--prog NAME]`: the programs after relocation, as text. Returns the exit status. */
 int cli_dump_xlated(const char *path, const char *prog_name);

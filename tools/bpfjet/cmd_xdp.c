@@ -294,7 +294,7 @@ static int xdp_run(struct xdp_args *a)
 	if (a->kernel && a->pcap_out)
 		return cli_fail("xdp run", "--kernel", "counts only: --pcap-out is for bpfjet runs");
 	if (a->kernel)
-		return cli_xdp_kernel_run(a->obj, a->prog, a->pcap_in, a->json);
+		return cli_xdp_kernel_run(a->obj, a->prog, a->pcap_in, a->repeat, a->json);
 	if (load_prog(a, &obj, &prog))
 		return 1;
 	if (make_runner(a, prog, &x)) {
