@@ -43,9 +43,11 @@ struct load_ctx {
 	const struct bj_object_load_opts *opts;
 	struct bj_error *err;
 	struct bj_map **table;
-	/* The helpers of one program type (XDP or sk_buff), then the embedder's. */
+	/* The helpers of one program type (XDP or sk_buff), then the embedder's; the same for prototypes. */
 	struct bj_helper *xdp_helpers, *skb_helpers;
 	size_t n_type_xdp, n_type_skb, n_helpers;
+	struct bj_helper_proto *skb_protos;
+	size_t n_protos;
 };
 
 static void load_log(const struct load_ctx *c, const char *msg)
@@ -296,6 +298,14 @@ static const struct bj_helper skb_helpers[] = {
 	{ 68, "bpf_skb_load_bytes_relative", skb_helper_refused },
 };
 
+/* Their prototypes in Linux (net/core/filter.c), so the verifier checks the calls as Linux would. */
+static const struct bj_helper_proto skb_protos[] = {
+	{ 9, BJ_RET_INTEGER, { BJ_ARG_PTR_TO_CTX, BJ_ARG_SCALAR, BJ_ARG_PTR_TO_MEM, BJ_ARG_CONST_SIZE, BJ_ARG_SCALAR } },
+	{ 26, BJ_RET_INTEGER, { BJ_ARG_PTR_TO_CTX, BJ_ARG_SCALAR, BJ_ARG_PTR_TO_UNINIT_MEM, BJ_ARG_CONST_SIZE } },
+	{ 68, BJ_RET_INTEGER,
+	  { BJ_ARG_PTR_TO_CTX, BJ_ARG_SCALAR, BJ_ARG_PTR_TO_UNINIT_MEM, BJ_ARG_CONST_SIZE, BJ_ARG_SCALAR } },
+};
+
 /* A program type's own helpers followed by the embedder's (which may replace them). */
 static struct bj_helper *join_helpers(const struct bj_helper *type, size_t n_type, const struct bj_helper *user,
 				      size_t n_user)
@@ -308,6 +318,23 @@ static struct bj_helper *join_helpers(const struct bj_helper *type, size_t n_typ
 	if (n_user)
 		memcpy(h + n_type, user, n_user * sizeof(*user));
 	return h;
+}
+
+static int collect_protos(struct load_ctx *c)
+{
+	size_t n_user = BJ_OPTS_GET(c->opts, n_protos, 0);
+	const struct bj_helper_proto *user = BJ_OPTS_GET(c->opts, protos, NULL);
+
+	if (n_user && !user)
+		return load_fail(c, EINVAL, -1, "bj_object_load_opts: n_protos is %zu but protos is NULL", n_user);
+	c->skb_protos = calloc(BJ_ARRAY_SIZE(skb_protos) + n_user, sizeof(*c->skb_protos));
+	if (!c->skb_protos)
+		return load_fail(c, ENOMEM, -1, "out of memory");
+	memcpy(c->skb_protos, skb_protos, sizeof(skb_protos));
+	if (n_user)
+		memcpy(c->skb_protos + BJ_ARRAY_SIZE(skb_protos), user, n_user * sizeof(*user));
+	c->n_protos = n_user;
+	return 0;
 }
 
 static int collect_helpers(struct load_ctx *c)
@@ -324,39 +351,45 @@ static int collect_helpers(struct load_ctx *c)
 	c->n_type_xdp = n_xdp;
 	c->n_type_skb = BJ_ARRAY_SIZE(skb_helpers);
 	c->n_helpers = n_user;
-	return 0;
+	return collect_protos(c);
 }
 
-static void helpers_for(const struct load_ctx *c, enum bj_prog_type type, const struct bj_helper **h, size_t *n)
+static bool on_skb(enum bj_prog_type type)
 {
-	switch (type) {
-	case BJ_PROG_TYPE_XDP:
+	return type == BJ_PROG_TYPE_SOCKET_FILTER || type == BJ_PROG_TYPE_SCHED_CLS;
+}
+
+static void helpers_for(const struct load_ctx *c, enum bj_prog_type type, const struct bj_helper **h, size_t *n,
+			const struct bj_helper_proto **protos, size_t *n_protos)
+{
+	size_t n_skb_protos = on_skb(type) ? BJ_ARRAY_SIZE(skb_protos) : 0;
+
+	*protos = c->skb_protos + BJ_ARRAY_SIZE(skb_protos) - n_skb_protos;
+	*n_protos = n_skb_protos + c->n_protos;
+	if (type == BJ_PROG_TYPE_XDP) {
 		*h = c->xdp_helpers;
 		*n = c->n_type_xdp + c->n_helpers;
-		return;
-	case BJ_PROG_TYPE_SOCKET_FILTER:
-	case BJ_PROG_TYPE_SCHED_CLS:
+	} else if (on_skb(type)) {
 		*h = c->skb_helpers;
 		*n = c->n_type_skb + c->n_helpers;
-		return;
-	case BJ_PROG_TYPE_MEM:
-		break;
+	} else {
+		*h = c->xdp_helpers + c->n_type_xdp;
+		*n = c->n_helpers;
 	}
-	*h = c->xdp_helpers + c->n_type_xdp;
-	*n = c->n_helpers;
 }
 
 static int try_create(const struct load_ctx *c, struct bj_program *p, uint32_t level, char *log, size_t log_size,
 		      struct bj_error *perr)
 {
+	const struct bj_helper_proto *protos;
 	const struct bj_helper *helpers;
-	size_t n_helpers;
+	size_t n_helpers, n_protos;
 
-	helpers_for(c, p->type, &helpers, &n_helpers);
+	helpers_for(c, p->type, &helpers, &n_helpers, &protos, &n_protos);
 	BJ_OPTS(bj_prog_opts, po, .name = p->name, .type = p->type, .attach = p->attach,
 		.engine = BJ_OPTS_GET(c->opts, engine, BJ_ENGINE_INTERP), .policy = BJ_OPTS_GET(c->opts, policy, 0),
 		.helpers = helpers, .n_helpers = n_helpers,
-		.protos = BJ_OPTS_GET(c->opts, protos, NULL), .n_protos = BJ_OPTS_GET(c->opts, n_protos, 0),
+		.protos = protos, .n_protos = n_protos,
 		.maps = c->table, .n_maps = c->obj->n_maps, .unverified = BJ_OPTS_GET(c->opts, unverified, false),
 		.unchecked = BJ_OPTS_GET(c->opts, unchecked, false), .blind = BJ_OPTS_GET(c->opts, blind, false),
 		.user = BJ_OPTS_GET(c->opts, user, NULL), .log_level = level, .log_buf = log, .log_size = log_size,
@@ -461,6 +494,7 @@ int bj_object__load(struct bj_object *obj, const struct bj_object_load_opts *opt
 	free(c.table);
 	free(c.xdp_helpers);
 	free(c.skb_helpers);
+	free(c.skb_protos);
 	return ret;
 }
 
