@@ -129,7 +129,12 @@ struct bj_object_load_opts {
 	 * object of this process uses it. NULL: no pinning.
 	 */
 	const char *pin_root;
-	/* As bj_prog_opts: run every program checked instead of verifying it, or trust it (no checks). */
+	/*
+	 * As bj_prog_opts: run every program checked instead of verifying it, or trust it (no checks). Checked
+	 * runs reach the programs' array maps (global data, array lookups) in bj_prog__run/exec; pointers
+	 * returned by lookups in other map types, and maps in runs of the XDP runner, are outside what a
+	 * checked run may touch: such programs need verification.
+	 */
 	bool unverified;
 	bool unchecked;
 	bool blind;
@@ -193,7 +198,8 @@ BJ_API const struct bj_map_slot *bj_map_spec__init_slots(const struct bj_map_spe
 BJ_API const void *bj_map_spec__initial_value(const struct bj_map_spec *map, size_t *size);
 /*
  * The same bytes, writable: the embedder sets `const volatile` configuration in .rodata (or initial values
- * in .data/.bss) here before the maps are created, as with libbpf skeletons.
+ * in .data/.bss) here before bj_object__load creates the maps, as with libbpf skeletons. After the load,
+ * the map (bj_map_spec__map) holds the live values.
  */
 BJ_API void *bj_map_spec__initial_value_mut(struct bj_map_spec *map, size_t *size);
 
