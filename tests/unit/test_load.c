@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <bpfjet/object.h>
+#include <bpfjet/verifier.h>
 #include <bpfjet/xdp.h>
 #include <errno.h>
 #include <stdio.h>
@@ -330,6 +331,70 @@ static void test_rejected_program(void **state)
 	bj_object__close(obj);
 }
 
+struct log_lines {
+	char text[8192];
+	int n;
+};
+
+static void keep_line(void *ctx, const char *msg)
+{
+	struct log_lines *l = ctx;
+	size_t len = strlen(l->text);
+
+	snprintf(l->text + len, sizeof(l->text) - len, "%s\n", msg);
+	l->n++;
+}
+
+/* Whether bj_verify refuses a load through a number (r2 is the buffer's length, not a pointer). */
+static bool verifier_checks(void)
+{
+	const struct bj_insn deref_scalar[] = {
+		{ .code = 0x71, .dst = 0, .src = 2 }, /* r0 = *(u8 *)(r2 + 0) */
+		{ .code = 0x95 },
+	};
+
+	BJ_OPTS(bj_verifier_opts, vo, .type = BJ_PROG_TYPE_MEM, .mem_size = 8);
+	return bj_verify(deref_scalar, 2, &vo, NULL, NULL) != 0;
+}
+
+/* The verifier's rejection fails the load naming the program and the instruction; the log explains it. */
+static void test_verifier_rejection(void **state)
+{
+	struct bj_object *obj;
+	struct log_lines log = { 0 };
+	struct bj_error err = { 0 };
+
+	(void)state;
+	if (!verifier_checks()) {
+		print_message("skipped: bj_verify accepts every well-formed program in this build\n");
+		skip();
+	}
+	obj = open_obj("tests/elf", "rejected");
+	BJ_OPTS(bj_object_load_opts, lo, .log = keep_line, .log_ctx = &log);
+	assert_int_equal(bj_object__load(obj, &lo, &err), -EACCES);
+	assert_non_null(strstr(err.msg, "program 'unchecked_read' (section 'xdp')"));
+	assert_true(err.insn >= 0);
+	assert_true(log.n > 0);
+	assert_false(bj_object__loaded(obj));
+	bj_object__close(obj);
+}
+
+/* Unverified, the same program loads and runs checked: the read beyond the frame stops its run. */
+static void test_unverified_runs_checked(void **state)
+{
+	struct pkt k = { .len = 60 };
+
+	(void)state;
+	for (size_t e = 0; e < N(engines); e++) {
+		struct bj_object *obj = open_obj("tests/elf", "rejected");
+
+		BJ_OPTS(bj_object_load_opts, lo, .engine = engines[e], .unverified = true);
+		load_ok(obj, &lo);
+		assert_int_equal(run_xdp(prog_of(obj, "unchecked_read"), &k, NULL), BJ_XDP_ABORTED);
+		bj_object__close(obj);
+	}
+}
+
 static void test_bad_opts(void **state)
 {
 	struct bj_object *obj = open_obj("examples", "xdp_mac_swap");
@@ -386,6 +451,8 @@ int main(void)
 		cmocka_unit_test(test_map_in_map_slots),
 		cmocka_unit_test(test_prog_array_slots_and_tail_calls),
 		cmocka_unit_test(test_rejected_program),
+		cmocka_unit_test(test_verifier_rejection),
+		cmocka_unit_test(test_unverified_runs_checked),
 		cmocka_unit_test(test_bad_opts),
 		cmocka_unit_test(test_pin_by_name),
 	};
