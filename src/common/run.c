@@ -37,3 +37,33 @@ uint64_t bj_run_call(struct bj_run *run, uint64_t fn, const uint64_t args[5])
 	run->cb_depth--;
 	return r0;
 }
+
+bool bj_run_mem_ok(const struct bj_run *run, uintptr_t addr, uint64_t len, bool write)
+{
+	uintptr_t end = addr + len;
+
+	if (end < addr)
+		return false;
+	if (addr >= run->stack_lo && end <= run->stack_hi)
+		return true;
+	for (unsigned i = 0; i < run->n_regions; i++) {
+		const struct bj_region *r = &run->regions[i];
+
+		if (addr >= r->start && end <= r->end && (!write || r->writable))
+			return true;
+	}
+	return false;
+}
+
+uint64_t bj_run_readable(const struct bj_run *run, uintptr_t addr)
+{
+	if (addr >= run->stack_lo && addr < run->stack_hi)
+		return run->stack_hi - addr;
+	for (unsigned i = 0; i < run->n_regions; i++) {
+		const struct bj_region *r = &run->regions[i];
+
+		if (addr >= r->start && addr < r->end)
+			return r->end - addr;
+	}
+	return 0;
+}

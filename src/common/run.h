@@ -55,10 +55,10 @@ struct bj_run {
 	 */
 	const struct bj_prog *tail_prog;
 	unsigned tail_calls;
-	/* Set by JIT code at entry: its BPF stack [lo, hi) (every frame of local calls), and lo is also the
-	 * native stack pointer that a fault unwinds to. */
-	uintptr_t jit_stack_lo;
-	uintptr_t jit_stack_hi;
+	/* Set by the engine at entry: the BPF stack [lo, hi) (every frame of local calls and callbacks). In JIT
+	 * code lo is also the native stack pointer that a fault unwinds to. */
+	uintptr_t stack_lo;
+	uintptr_t stack_hi;
 	/* The program type's runtime state for this run (XDP: the worker whose frames run), NULL if none. */
 	void *env;
 	/* bpf_trace_printk's sink (NULL: stderr). */
@@ -74,6 +74,16 @@ struct bj_run {
 	unsigned cb_depth;
 	/* JIT: the native stack pointer a fault inside a callback unwinds to (0 outside callbacks). */
 	uintptr_t jit_cb_sp;
+	/*
+	 * Checked mode for helpers: memory they are given must lie in the regions or the stack, and maps must be
+	 * the program's own (its bj_prog_opts.maps); what they hand back (a map value, a ring buffer record)
+	 * becomes a region. Set per program by bj_prog_run_init and bj_prog_invoke.
+	 */
+	bool checked;
+	struct bj_map *const *maps;
+	size_t n_maps;
+	/* Checked mode: the bpf_spin_lock this run holds (Linux allows one at a time), NULL if none. */
+	void *held_lock;
 	/* Ring buffer records reserved and not yet submitted or discarded, with their maps. */
 	struct bj_rb_reserved reserved[BJ_RUN_MAX_RESERVED];
 	unsigned n_reserved;
@@ -84,6 +94,11 @@ static inline void bj_run_add_region(struct bj_run *run, const void *start, size
 	if (run->n_regions < BJ_MAX_REGIONS)
 		run->regions[run->n_regions++] = (struct bj_region){ (uintptr_t)start, (uintptr_t)start + len, writable };
 }
+
+/* Checked mode: whether [addr, addr + len) lies in one region (writable if `write`) or in the stack. */
+bool bj_run_mem_ok(const struct bj_run *run, uintptr_t addr, uint64_t len, bool write);
+/* Checked mode: bytes readable from addr to the end of its region or of the stack (0: none). */
+uint64_t bj_run_readable(const struct bj_run *run, uintptr_t addr);
 
 /* Records why a run stops; the engine unwinds and returns run->fault. */
 void bj_run_fault(struct bj_run *run, int errnum, long insn, const char *fmt, ...) BJ_PRINTF(4, 5);

@@ -6,6 +6,7 @@
 #include <bpfjet/helpers.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,51 @@
 
 #define UNUSED5(a, b, c, d, e) ((void)(a), (void)(b), (void)(c), (void)(d), (void)(e))
 
+/* The map in r1; in checked runs it must be one of the program's maps. NULL (run stopped) if not. */
 static struct bj_map *map_arg(struct bj_run *run, uint64_t r1, const char *helper)
 {
 	struct bj_map *map = (struct bj_map *)(uintptr_t)r1;
 
-	if (BJ_UNLIKELY(!map))
-		bj_run_fault(run, EINVAL, -1, "%s: r1 is NULL, not a map", helper);
-	return map;
+	if (BJ_LIKELY(!run->checked)) {
+		if (BJ_UNLIKELY(!map))
+			bj_run_fault(run, EINVAL, -1, "%s: r1 is NULL, not a map", helper);
+		return map;
+	}
+	for (size_t i = 0; i < run->n_maps; i++)
+		if (run->maps[i] == map)
+			return map;
+	bj_run_fault(run, EINVAL, -1, "%s: r1 (0x%llx) is not one of the program's maps (bj_prog_opts.maps)", helper,
+		     (unsigned long long)r1);
+	return NULL;
+}
+
+/* Checked runs: memory a helper reads or writes must be the run's. */
+static bool mem_arg(struct bj_run *run, uint64_t addr, uint64_t len, bool write, const char *helper, const char *what)
+{
+	if (BJ_LIKELY(!run->checked) || !len || bj_run_mem_ok(run, (uintptr_t)addr, len, write))
+		return true;
+	bj_run_fault(run, EFAULT, -1, "%s: %s [0x%llx, +%llu) is outside the memory of the run", helper, what,
+		     (unsigned long long)addr, (unsigned long long)len);
+	return false;
+}
+
+/* Checked runs: memory a helper hands to the program becomes a region of the run. */
+static void give_region(struct bj_run *run, const void *p, size_t len, bool writable)
+{
+	if (run->checked && p && !bj_run_mem_ok(run, (uintptr_t)p, len, writable))
+		bj_run_add_region(run, p, len, writable);
+}
+
+/* Keeps the order of the others: visit() drops the regions it added by truncating the list. */
+static void take_region(struct bj_run *run, const void *p)
+{
+	for (unsigned i = 0; run->checked && i < run->n_regions; i++) {
+		if (run->regions[i].start == (uintptr_t)p) {
+			memmove(&run->regions[i], &run->regions[i + 1], (run->n_regions - i - 1) * sizeof(run->regions[0]));
+			run->n_regions--;
+			return;
+		}
+	}
 }
 
 static bool is_percpu(const struct bj_map *map)
@@ -49,12 +88,17 @@ static uint64_t map_lookup_elem(uint64_t r1, uint64_t key, uint64_t r3, uint64_t
 {
 	struct bj_map *map = map_arg(run, r1, "bpf_map_lookup_elem");
 
+	void *value;
+
 	UNUSED5(r3, r4, r5, 0, 0);
-	if (!map || !worker_ok(run, map, "bpf_map_lookup_elem"))
+	if (!map || !worker_ok(run, map, "bpf_map_lookup_elem") ||
+	    !mem_arg(run, key, map->key_size, false, "bpf_map_lookup_elem", "key"))
 		return 0;
 	if (map->type == BJ_MAP_TYPE_ARRAY_OF_MAPS || map->type == BJ_MAP_TYPE_HASH_OF_MAPS)
 		return (uintptr_t)bj_map_inner_get(map, (const void *)(uintptr_t)key);
-	return (uintptr_t)bj_map_lookup(map, (const void *)(uintptr_t)key, run->worker);
+	value = bj_map_lookup(map, (const void *)(uintptr_t)key, run->worker);
+	give_region(run, value, map->value_size, !(map->map_flags & BJ_F_RDONLY_PROG));
+	return (uintptr_t)value;
 }
 
 /* Slots that hold objects rather than values: Linux's verifier refuses program writes to them. */
@@ -79,7 +123,9 @@ static uint64_t map_update_elem(uint64_t r1, uint64_t key, uint64_t value, uint6
 	struct bj_map *map = map_arg(run, r1, "bpf_map_update_elem");
 
 	(void)r5;
-	if (!map || !worker_ok(run, map, "bpf_map_update_elem"))
+	if (!map || !worker_ok(run, map, "bpf_map_update_elem") ||
+	    !mem_arg(run, key, map->key_size, false, "bpf_map_update_elem", "key") ||
+	    !mem_arg(run, value, map->value_size, false, "bpf_map_update_elem", "value"))
 		return 0;
 	if (holds_objects(map))
 		return (uint64_t)-EINVAL;
@@ -92,7 +138,7 @@ static uint64_t map_delete_elem(uint64_t r1, uint64_t key, uint64_t r3, uint64_t
 	struct bj_map *map = map_arg(run, r1, "bpf_map_delete_elem");
 
 	UNUSED5(r3, r4, r5, 0, 0);
-	if (!map)
+	if (!map || !mem_arg(run, key, map->key_size, false, "bpf_map_delete_elem", "key"))
 		return 0;
 	if (holds_objects(map))
 		return (uint64_t)-EINVAL;
@@ -105,7 +151,9 @@ static uint64_t map_push_elem(uint64_t r1, uint64_t value, uint64_t flags, uint6
 	struct bj_map *map = map_arg(run, r1, "bpf_map_push_elem");
 
 	(void)r4, (void)r5;
-	return map ? (uint64_t)(int64_t)bj_map_push(map, (const void *)(uintptr_t)value, flags) : 0;
+	if (!map || !mem_arg(run, value, map->value_size, false, "bpf_map_push_elem", "value"))
+		return 0;
+	return (uint64_t)(int64_t)bj_map_push(map, (const void *)(uintptr_t)value, flags);
 }
 
 static uint64_t map_pop_elem(uint64_t r1, uint64_t value, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
@@ -113,7 +161,9 @@ static uint64_t map_pop_elem(uint64_t r1, uint64_t value, uint64_t r3, uint64_t 
 	struct bj_map *map = map_arg(run, r1, "bpf_map_pop_elem");
 
 	UNUSED5(r3, r4, r5, 0, 0);
-	return map ? (uint64_t)(int64_t)bj_map_pop(map, (void *)(uintptr_t)value) : 0;
+	if (!map || !mem_arg(run, value, map->value_size, true, "bpf_map_pop_elem", "value"))
+		return 0;
+	return (uint64_t)(int64_t)bj_map_pop(map, (void *)(uintptr_t)value);
 }
 
 static uint64_t map_peek_elem(uint64_t r1, uint64_t value, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
@@ -121,20 +171,82 @@ static uint64_t map_peek_elem(uint64_t r1, uint64_t value, uint64_t r3, uint64_t
 	struct bj_map *map = map_arg(run, r1, "bpf_map_peek_elem");
 
 	UNUSED5(r3, r4, r5, 0, 0);
-	return map ? (uint64_t)(int64_t)bj_map_peek(map, (void *)(uintptr_t)value) : 0;
+	if (!map || !mem_arg(run, value, map->value_size, true, "bpf_map_peek_elem", "value"))
+		return 0;
+	return (uint64_t)(int64_t)bj_map_peek(map, (void *)(uintptr_t)value);
+}
+
+/*
+ * Checked runs: the lock word must be aligned and in a writable region of the run (as in Linux, never on
+ * the stack, which is gone when a lock left held is given back), one lock at a time, and
+ * waiting for it costs budget, so that a lock never released (or a word that is no lock) stops the run
+ * instead of hanging it. The lock word protocol is the maps module's: 0 free, 1 taken.
+ */
+static bool lock_arg(struct bj_run *run, uint64_t lock, const char *helper)
+{
+	bool on_stack = lock >= run->stack_lo && lock < run->stack_hi;
+
+	if (!(lock & 3) && !on_stack && bj_run_mem_ok(run, (uintptr_t)lock, 4, true))
+		return true;
+	bj_run_fault(run, EFAULT, -1, "%s: 0x%llx is not an aligned lock in a region of the run", helper,
+		     (unsigned long long)lock);
+	return false;
+}
+
+/* Budget one wait for a taken lock costs: a pause lasts about as long as that many instructions. */
+#define LOCK_WAIT_COST 32
+
+static void checked_spin_lock(struct bj_run *run, uint64_t lock)
+{
+	_Atomic uint32_t *word = (_Atomic uint32_t *)(uintptr_t)lock;
+
+	if (!lock_arg(run, lock, "bpf_spin_lock"))
+		return;
+	if (run->held_lock) {
+		bj_run_fault(run, EDEADLK, -1, "bpf_spin_lock: the run already holds a lock (Linux allows one)");
+		return;
+	}
+	while (atomic_exchange_explicit(word, 1, memory_order_acquire)) {
+		if (run->budget < LOCK_WAIT_COST) {
+			run->budget = 0;
+			bj_run_fault(run, ETIME, -1, "bpf_spin_lock: the budget ran out waiting for the lock at 0x%llx",
+				     (unsigned long long)lock);
+			return;
+		}
+		run->budget -= LOCK_WAIT_COST;
+		__builtin_ia32_pause();
+	}
+	run->held_lock = word;
+}
+
+static void checked_spin_unlock(struct bj_run *run, uint64_t lock)
+{
+	if (run->held_lock != (void *)(uintptr_t)lock) {
+		bj_run_fault(run, EINVAL, -1, "bpf_spin_unlock: the run does not hold the lock at 0x%llx",
+			     (unsigned long long)lock);
+		return;
+	}
+	run->held_lock = NULL;
+	bj_map_spin_unlock((void *)(uintptr_t)lock);
 }
 
 static uint64_t spin_lock(uint64_t lock, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
 {
-	UNUSED5(r2, r3, r4, r5, run);
-	bj_map_spin_lock((void *)(uintptr_t)lock);
+	UNUSED5(r2, r3, r4, r5, 0);
+	if (BJ_UNLIKELY(run->checked))
+		checked_spin_lock(run, lock);
+	else
+		bj_map_spin_lock((void *)(uintptr_t)lock);
 	return 0;
 }
 
 static uint64_t spin_unlock(uint64_t lock, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
 {
-	UNUSED5(r2, r3, r4, r5, run);
-	bj_map_spin_unlock((void *)(uintptr_t)lock);
+	UNUSED5(r2, r3, r4, r5, 0);
+	if (BJ_UNLIKELY(run->checked))
+		checked_spin_unlock(run, lock);
+	else
+		bj_map_spin_unlock((void *)(uintptr_t)lock);
 	return 0;
 }
 
@@ -220,6 +332,8 @@ static uint64_t tail_call(uint64_t ctx, uint64_t r2, uint64_t r3, uint64_t r4, u
 		bj_run_fault(run, EINVAL, -1, "bpf_tail_call inside a callback: not allowed (as in Linux)");
 		return 0;
 	}
+	if (run->checked && !map_arg(run, r2, "bpf_tail_call"))
+		return 0;
 	if (!map || map->type != BJ_MAP_TYPE_PROG_ARRAY || index >= map->max_entries)
 		return (uint64_t)-ENOENT;
 	if (run->tail_calls >= BJ_MAX_TAIL_CALLS)
@@ -239,8 +353,10 @@ static uint64_t csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64
 {
 	uint32_t fs = (uint32_t)from_size, ts = (uint32_t)to_size, ret = (uint32_t)seed;
 
-	(void)run;
-	/* Linux (since 6.13): csum(to) - csum(from), folded to 16 bits so that every architecture agrees. */
+	if (!mem_arg(run, from, fs, false, "bpf_csum_diff", "from") || !mem_arg(run, to, ts, false, "bpf_csum_diff", "to"))
+		return 0;
+	/* Linux (since 6.13): csum(to) - csum(from), folded to 16 bits so that every architecture agrees (the
+	 * seed alone too, when both sizes are 0). */
 	if (fs && ts)
 		ret = bj_csum_sub(bj_csum_partial((const void *)(uintptr_t)to, ts, ret),
 				  bj_csum_partial((const void *)(uintptr_t)from, fs, 0));
@@ -248,8 +364,6 @@ static uint64_t csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64
 		ret = bj_csum_partial((const void *)(uintptr_t)to, ts, ret);
 	else if (fs)
 		ret = ~bj_csum_partial((const void *)(uintptr_t)from, fs, ~ret);
-	else
-		return ret;
 	return bj_csum_from32to16(ret);
 }
 
@@ -261,7 +375,7 @@ static uint64_t ringbuf_output(uint64_t r1, uint64_t data, uint64_t size, uint64
 	struct bj_map *map = map_arg(run, r1, "bpf_ringbuf_output");
 
 	(void)r5;
-	if (!map)
+	if (!map || !mem_arg(run, data, size, false, "bpf_ringbuf_output", "data"))
 		return 0;
 	if (map->type != BJ_MAP_TYPE_RINGBUF)
 		return (uint64_t)-EINVAL;
@@ -278,8 +392,10 @@ static uint64_t ringbuf_reserve(uint64_t r1, uint64_t size, uint64_t flags, uint
 	if (!map || map->type != BJ_MAP_TYPE_RINGBUF || run->n_reserved >= BJ_RUN_MAX_RESERVED)
 		return 0;
 	sample = bj_ringbuf_reserve(map, size, flags);
-	if (sample)
+	if (sample) {
 		run->reserved[run->n_reserved++] = (struct bj_rb_reserved){ sample, map };
+		give_region(run, sample, size, true);
+	}
 	return (uintptr_t)sample;
 }
 
@@ -291,6 +407,7 @@ static struct bj_map *take_reserved(struct bj_run *run, uint64_t sample, const c
 			struct bj_map *map = run->reserved[i].map;
 
 			run->reserved[i] = run->reserved[--run->n_reserved];
+			take_region(run, (const void *)(uintptr_t)sample);
 			return map;
 		}
 	}
@@ -319,6 +436,21 @@ static uint64_t ringbuf_discard(uint64_t sample, uint64_t flags, uint64_t r3, ui
 	if (map)
 		bj_ringbuf_commit(map, (void *)(uintptr_t)sample, flags, true);
 	return 0;
+}
+
+void bj_helpers_run_end(struct bj_run *run)
+{
+	/* Linux refuses programs that exit holding a lock; a checked run that did gives it back and fails. */
+	if (run->held_lock) {
+		bj_map_spin_unlock(run->held_lock);
+		run->held_lock = NULL;
+		bj_run_fault(run, EINVAL, -1, "the program ended holding a bpf_spin_lock");
+	}
+	while (run->n_reserved) {
+		struct bj_rb_reserved *r = &run->reserved[--run->n_reserved];
+
+		bj_ringbuf_commit(r->map, r->sample, BJ_RB_NO_WAKEUP, true);
+	}
 }
 
 static uint64_t ringbuf_query(uint64_t r1, uint64_t flags, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
@@ -359,8 +491,15 @@ static uint64_t loop(uint64_t nr_loops, uint64_t cb, uint64_t ctx, uint64_t flag
 static bool visit(struct bj_run *run, struct bj_map *map, uint64_t cb, const void *key, void *value, uint64_t ctx)
 {
 	uint64_t args[5] = { (uintptr_t)map, (uintptr_t)key, (uintptr_t)value, ctx, 0 };
-	uint64_t ret = bj_run_call(run, cb, args);
+	unsigned n_regions = run->n_regions;
+	uint64_t ret;
 
+	/* Checked runs: the callback may read the key and use the value, for as long as it runs. */
+	give_region(run, key, map->key_size, false);
+	give_region(run, value, map->value_size, !(map->map_flags & BJ_F_RDONLY_PROG));
+	ret = bj_run_call(run, cb, args);
+	if (run->checked)
+		run->n_regions = n_regions;
 	return run->fault || ret;
 }
 
@@ -446,9 +585,12 @@ static uint64_t trace_printk(uint64_t fmt, uint64_t fmt_size, uint64_t a1, uint6
 {
 	const uint64_t args[3] = { a1, a2, a3 };
 	char msg[BJ_TRACE_PRINTK_MAX];
-	int len = bj_trace_format((const char *)(uintptr_t)fmt, (uint32_t)fmt_size, args, msg, sizeof(msg));
 	size_t out;
+	int len;
 
+	if (!mem_arg(run, fmt, (uint32_t)fmt_size, false, "bpf_trace_printk", "fmt"))
+		return 0;
+	len = bj_trace_format((const char *)(uintptr_t)fmt, (uint32_t)fmt_size, args, run, msg, sizeof(msg));
 	if (len < 0)
 		return (uint64_t)(int64_t)len;
 	out = (size_t)len < sizeof(msg) ? (size_t)len : sizeof(msg) - 1;

@@ -12,10 +12,17 @@ uint32_t bj_csum_partial(const void *buf, uint32_t len, uint32_t sum);
 uint32_t bj_csum_sub(uint32_t a, uint32_t b);
 uint16_t bj_csum_from32to16(uint32_t sum);
 
+struct bj_run;
+
+/* At the end of a run: discards the ring buffer records it still holds and releases a held spin lock. */
+void bj_helpers_run_end(struct bj_run *run);
+
 /*
  * Formats a bpf_trace_printk message into out (cap bytes, NUL-terminated, cut if need be). Returns the
- * length the whole message has, or -EINVAL for a format Linux refuses.
+ * length the whole message has, or -EINVAL for a format Linux refuses. In checked runs a %s string is
+ * read only within the run's memory.
  */
-int bj_trace_format(const char *fmt, uint32_t fmt_size, const uint64_t args[3], char *out, size_t cap);
+int bj_trace_format(const char *fmt, uint32_t fmt_size, const uint64_t args[3], const struct bj_run *run, char *out,
+		    size_t cap);
 
 #endif

@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/common.h"
+#include "common/run.h"
 #include "helpers/helpers_int.h"
 
 #define TRACE_MAX_ARGS 3
-/* A %s argument is read up to this many bytes (the message cannot hold more anyway). */
-#define TRACE_MAX_STR 1024
+/* A %s argument is read up to this many bytes: Linux copies strings into a 512-byte argument buffer. */
+#define TRACE_MAX_STR 511
+/* Wider than the message buffer is pointless; Linux's buffer is 1024 bytes too. */
+#define TRACE_MAX_WIDTH 1023
 
 struct spec {
 	char flags[8];
@@ -40,7 +42,7 @@ static int parse_spec(const char *fmt, size_t len, size_t *i, struct spec *sp)
 	if (k < len && fmt[k] >= '1' && fmt[k] <= '9') {
 		while (k < len && isdigit((unsigned char)fmt[k])) {
 			sp->width = sp->width * 10 + (unsigned)(fmt[k] - '0');
-			if (sp->width > TRACE_MAX_STR)
+			if (sp->width > TRACE_MAX_WIDTH)
 				return -EINVAL;
 			k++;
 		}
@@ -88,7 +90,24 @@ static void c_format(char *cfmt, size_t size, const struct spec *sp, const char 
 		snprintf(cfmt, size, "%%%s%s", sp->flags, rest);
 }
 
-static void put_spec(char *out, size_t cap, size_t *pos, const struct spec *sp, uint64_t arg)
+/* Bytes of a %s argument to print: up to its NUL, within TRACE_MAX_STR and, checked, the run's memory. */
+static int string_len(const struct bj_run *run, const char *s)
+{
+	uint64_t limit = TRACE_MAX_STR;
+
+	if (!s)
+		return 0;
+	if (run->checked) {
+		uint64_t readable = bj_run_readable(run, (uintptr_t)s);
+
+		if (readable < limit)
+			limit = readable;
+	}
+	return (int)strnlen(s, (size_t)limit);
+}
+
+static void put_spec(char *out, size_t cap, size_t *pos, const struct spec *sp, uint64_t arg,
+		     const struct bj_run *run)
 {
 	bool sign = sp->conv == 'd' || sp->conv == 'i';
 	char cfmt[32], conv[4] = { 'l', 'l', sp->conv, 0 };
@@ -109,7 +128,9 @@ static void put_spec(char *out, size_t cap, size_t *pos, const struct spec *sp, 
 		const char *s = (const char *)(uintptr_t)arg;
 
 		c_format(cfmt, sizeof(cfmt), sp, ".*s");
-		put(out, cap, pos, cfmt, s ? (int)strnlen(s, TRACE_MAX_STR) : 0, s ? s : "");
+		int n = string_len(run, s);
+
+		put(out, cap, pos, cfmt, n, n ? s : "");
 		return;
 	}
 	default:
@@ -127,7 +148,8 @@ static void put_spec(char *out, size_t cap, size_t *pos, const struct spec *sp, 
 		put(out, cap, pos, cfmt, (unsigned long long)arg);
 }
 
-int bj_trace_format(const char *fmt, uint32_t fmt_size, const uint64_t args[3], char *out, size_t cap)
+int bj_trace_format(const char *fmt, uint32_t fmt_size, const uint64_t args[3], const struct bj_run *run, char *out,
+		    size_t cap)
 {
 	const char *end = fmt && fmt_size ? memchr(fmt, 0, fmt_size) : NULL;
 	size_t len, pos = 0, start = 0;
@@ -160,7 +182,7 @@ int bj_trace_format(const char *fmt, uint32_t fmt_size, const uint64_t args[3], 
 		i++;
 		if (parse_spec(fmt, len, &i, &sp))
 			return -EINVAL;
-		put_spec(out, cap, &pos, &sp, args[n_args++]);
+		put_spec(out, cap, &pos, &sp, args[n_args++], run);
 		start = i;
 	}
 	put(out, cap, &pos, "%.*s", (int)(len - start), fmt + start);

@@ -431,5 +431,7 @@ uint64_t bj_interp_run(const struct bj_interp *ip, void *r1, uint64_t r2, struct
 	struct interp_entry e = { ip->insns, { (uintptr_t)r1, r2 }, r2, top.stack_top, top.stack_top, 0 };
 
 	run->callback = &top.hook;
+	run->stack_lo = (uintptr_t)stack;
+	run->stack_hi = top.stack_top;
 	return interp_enter(ip, &e, run);
 }

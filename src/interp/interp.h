@@ -10,7 +10,13 @@
  *   -ETIME   instruction budget exhausted (checked mode)
  *   -E2BIG   more than BJ_MAX_CALL_DEPTH frames (both modes)
  *   -EINVAL  callx with a register that names no helper (both modes)
- * A helper may also stop the run by setting run->fault.
+ * A helper may also stop the run by setting run->fault (the fault then names the call), and ends the
+ * program when it sets run->tail_prog (bj_prog_invoke goes on with that program).
+ *
+ * Callbacks: at entry the interpreter puts its hook in run->callback and its stack block in
+ * run->stack_lo/hi; before each helper call it stores r10 in run->call_fp. A helper's bj_run_call then runs
+ * the subprogram (an ld_imm64 BPF_PSEUDO_FUNC target) on the next frame of the same block, so the callback
+ * may use its caller's stack, and the frame limit counts both.
  */
 #ifndef BJ_INTERP_H
 #define BJ_INTERP_H

@@ -30,6 +30,7 @@ struct bj_jit_code {
 	uint32_t *cb_offsets;
 	size_t n_cb;
 	jit_callback_entry cb_entry;
+	bool checked;
 };
 
 static uint64_t jit_callback(struct bj_run *run, const struct bj_callback_hook *hook, uint64_t fn,
@@ -308,6 +309,7 @@ int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const hel
 		ret = bj_fail(err, ENOMEM, -1, -1, "JIT: out of memory");
 	if (!ret) {
 		code->cb_entry = (jit_callback_entry)(c.base + c.labels[LBL_CALLBACK]);
+		code->checked = c.checked;
 		memcpy(code->offsets, s.addrs, n * sizeof(*code->offsets));
 		*out = code;
 		code = NULL;
@@ -357,7 +359,7 @@ int bj_jit_check(struct bj_run *run, uintptr_t addr, uint32_t packed)
 	long insn = (long)(packed >> 5);
 	bool read_only = false;
 
-	if (addr >= run->jit_stack_lo && addr <= run->jit_stack_hi - size)
+	if (addr >= run->stack_lo && addr <= run->stack_hi - size)
 		return 0;
 	for (unsigned i = 0; i < run->n_regions && i < BJ_MAX_REGIONS; i++) {
 		const struct bj_region *r = &run->regions[i];
@@ -406,8 +408,14 @@ static uint64_t jit_callback(struct bj_run *run, const struct bj_callback_hook *
 			     (unsigned long long)fn);
 		return 0;
 	}
-	if (fp - BJ_STACK_SIZE <= run->jit_stack_lo) {
+	if (fp - BJ_STACK_SIZE <= run->stack_lo) {
 		bj_run_fault(run, E2BIG, -1, "callback: call depth exceeds the limit of %d frames", BJ_MAX_CALL_DEPTH);
+		return 0;
+	}
+	/* Checked code counts only backward jumps and calls: a callback without either still costs one. */
+	if (code->checked && run->budget-- == 0) {
+		run->budget = 0;
+		bj_run_fault(run, ETIME, -1, "instruction budget exhausted in a callback");
 		return 0;
 	}
 	r0 = code->cb_entry(run, fn, args, fp);

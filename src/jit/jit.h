@@ -25,6 +25,13 @@ typedef uint64_t (*bj_jit_entry)(void *r1, uint64_t r2, struct bj_run *run);
 /*
  * Compiles a validated program. helpers[id] is the function for helper `id` (NULL when none);
  * calls are direct where the target is within ±2 GiB. The code is written RW, then made RX: never W+X.
+ *
+ * Callbacks: code that loads subprogram addresses (ld_imm64 BPF_PSEUDO_FUNC) puts the image's hook in
+ * run->callback at entry (others clear it) and stores rbp (r10) in run->call_fp before each helper call.
+ * bj_run_call then enters the image through a small entry that saves the C registers, points rbp at the
+ * caller's frame and calls the subprogram, whose prologue takes the next 512-byte frame. A fault inside a
+ * callback unwinds to that entry (run->jit_cb_sp), so the helper that called back returns normally and
+ * the code after its call unwinds the rest.
  */
 int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const helpers[BJ_HELPER_ID_MAX],
 		   const struct bj_jit_opts *opts, struct bj_jit_code **out, struct bj_error *err);

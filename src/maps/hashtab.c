@@ -8,6 +8,7 @@
  * elements at the head, the kernel's jhash), so batch cursors behave the same.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -22,15 +23,23 @@
 #define MAX_ELEM_SIZE (1u << 22)
 #define MAX_PERCPU_VALUE_SIZE (32u << 10)
 
+/*
+ * The element header is 16 bytes so that a small element (4-byte key, 8-byte value) fills half a cache
+ * line and a lookup or a batch walk touches one line per element. LRU maps keep their list links after
+ * the value (struct lru_node at lru_off), so other maps do not pay for them.
+ */
 struct elem {
 	_Atomic(struct elem *) next;
-	struct elem *lru_prev, *lru_next;
 	uint32_t hash;
 	uint8_t heap;        /* malloc'ed, not from the preallocated slab */
 	uint8_t linked;      /* in its bucket (bucket lock) */
 	uint8_t on_lru;      /* in the LRU list (lru lock) */
 	_Atomic uint8_t ref; /* LRU: used since the clock hand last passed */
 	uint8_t data[] __attribute__((aligned(8))); /* key, then the value at round_up(key_size, 8) */
+};
+
+struct lru_node {
+	struct lru_node *prev, *next;
 };
 
 struct bucket {
@@ -44,13 +53,14 @@ struct htab {
 	uint32_t seed;
 	uint32_t elem_size;
 	uint32_t value_off;
+	uint32_t lru_off;     /* LRU maps: offset of the element's lru_node in data */
 	_Atomic uint32_t count;
 	bool percpu, lru, of_maps;
 	uint8_t *slab;
 	_Atomic uint32_t free_lock;
 	struct elem *free_list;
 	_Atomic uint32_t lru_lock;
-	struct elem lru_head; /* sentinel: lru_next = most recent */
+	struct lru_node lru_head; /* sentinel: next = most recent */
 };
 
 static inline struct htab *H(const struct bj_map *map)
@@ -163,8 +173,9 @@ static int htab_alloc(struct bj_map *map, const struct bj_map_opts *opts, struct
 		h->seed = (uint32_t)(uintptr_t)h;
 	h->value_off = BJ_ROUND8(map->key_size);
 	vbytes = h->percpu ? map->value_stride * map->n_workers : h->of_maps ? 8 : map->value_stride;
-	h->elem_size = (uint32_t)sizeof(struct elem) + h->value_off + vbytes;
-	h->lru_head.lru_next = h->lru_head.lru_prev = &h->lru_head;
+	h->lru_off = h->value_off + (uint32_t)BJ_ROUND8(vbytes);
+	h->elem_size = (uint32_t)sizeof(struct elem) + h->lru_off + (h->lru ? (uint32_t)sizeof(struct lru_node) : 0);
+	h->lru_head.next = h->lru_head.prev = &h->lru_head;
 	h->buckets = big_zalloc((size_t)h->n_buckets * sizeof(*h->buckets));
 	if (!h->buckets)
 		goto nomem;
@@ -246,19 +257,33 @@ static struct elem *elem_get(struct bj_map *map)
 
 /* ---- LRU: a clock over the elements in insertion order ---- */
 
-static void lru_unlink(struct elem *e)
+static struct lru_node *lru_node_of(const struct htab *h, struct elem *e)
 {
-	e->lru_prev->lru_next = e->lru_next;
-	e->lru_next->lru_prev = e->lru_prev;
+	return (struct lru_node *)(e->data + h->lru_off);
+}
+
+static struct elem *lru_elem_of(const struct htab *h, struct lru_node *n)
+{
+	return (struct elem *)((uint8_t *)n - h->lru_off - offsetof(struct elem, data));
+}
+
+static void lru_unlink(struct htab *h, struct elem *e)
+{
+	struct lru_node *n = lru_node_of(h, e);
+
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
 	e->on_lru = 0;
 }
 
 static void lru_push_head(struct htab *h, struct elem *e)
 {
-	e->lru_next = h->lru_head.lru_next;
-	e->lru_prev = &h->lru_head;
-	h->lru_head.lru_next->lru_prev = e;
-	h->lru_head.lru_next = e;
+	struct lru_node *n = lru_node_of(h, e);
+
+	n->next = h->lru_head.next;
+	n->prev = &h->lru_head;
+	h->lru_head.next->prev = n;
+	h->lru_head.next = n;
 	e->on_lru = 1;
 }
 
@@ -273,7 +298,7 @@ static void lru_remove(struct htab *h, struct elem *e)
 {
 	bj_map_spin_lock(&h->lru_lock);
 	if (e->on_lru)
-		lru_unlink(e);
+		lru_unlink(h, e);
 	bj_map_spin_unlock(&h->lru_lock);
 }
 
@@ -289,9 +314,9 @@ static void lru_evict(struct bj_map *map)
 		struct bucket *b;
 
 		bj_map_spin_lock(&h->lru_lock);
-		for (uint32_t scanned = 0; h->lru_head.lru_prev != &h->lru_head; scanned++) {
-			struct elem *e = h->lru_head.lru_prev;
-			lru_unlink(e);
+		for (uint32_t scanned = 0; h->lru_head.prev != &h->lru_head; scanned++) {
+			struct elem *e = lru_elem_of(h, h->lru_head.prev);
+			lru_unlink(h, e);
 			if (atomic_load_explicit(&e->ref, memory_order_relaxed) && scanned < map->max_entries) {
 				atomic_store_explicit(&e->ref, 0, memory_order_relaxed);
 				lru_push_head(h, e);
@@ -509,6 +534,17 @@ int bj_htab_of_maps_set(struct bj_map *map, const void *key, struct bj_map *inne
 	return ret;
 }
 
+static void htab_prefetch(struct bj_map *map, const void *key, bool chain)
+{
+	struct htab *h = H(map);
+	struct bucket *b = bucket_of(h, bj_htab_hash(key, map->key_size, h->seed));
+
+	if (chain)
+		__builtin_prefetch(atomic_load_explicit(&b->head, memory_order_relaxed));
+	else
+		__builtin_prefetch(b, 1);
+}
+
 static int htab_delete(struct bj_map *map, const void *key)
 {
 	struct htab *h = H(map);
@@ -620,6 +656,36 @@ static bool bucket_longer(struct elem *head, uint32_t n)
 	return false;
 }
 
+/* Key and value sizes are mostly small powers of two: a copy of a constant size is one move, not a call. */
+static inline void copy_bytes(void *dst, const void *src, uint32_t size)
+{
+	switch (size) {
+	case 4: memcpy(dst, src, 4); return;
+	case 8: memcpy(dst, src, 8); return;
+	case 16: memcpy(dst, src, 16); return;
+	default: memcpy(dst, src, size);
+	}
+}
+
+/*
+ * A batch walks buckets in order, and their elements are scattered over the slab: every element is a cache
+ * miss. Fetching bucket heads far ahead, then the second element of each chain once its head has arrived,
+ * keeps several misses in flight (a quarter of the elements of a full table are not at a chain's head).
+ */
+#define PREFETCH_HEADS 32
+#define PREFETCH_NEXT 12
+
+static inline void prefetch_buckets_ahead(const struct htab *h, uint32_t batch)
+{
+	struct elem *e;
+
+	if (batch + PREFETCH_HEADS < h->n_buckets)
+		__builtin_prefetch(atomic_load_explicit(&h->buckets[batch + PREFETCH_HEADS].head, memory_order_relaxed));
+	if (batch + PREFETCH_NEXT < h->n_buckets &&
+	    (e = atomic_load_explicit(&h->buckets[batch + PREFETCH_NEXT].head, memory_order_relaxed)))
+		__builtin_prefetch(atomic_load_explicit(&e->next, memory_order_relaxed));
+}
+
 /* __htab_map_lookup_and_delete_batch: the cursor is a bucket index; buckets are copied whole. */
 static int htab_lookup_batch(struct bj_map *map, const void *in_batch, void *out_batch, void *keys, void *values,
 			     uint32_t *count, uint64_t elem_flags, uint64_t flags, bool do_delete)
@@ -628,6 +694,7 @@ static int htab_lookup_batch(struct bj_map *map, const void *in_batch, void *out
 	size_t vsz = bj_map__value_buf_size(map);
 	uint32_t max = *count, total = 0, batch = 0;
 	struct elem **dead = NULL;
+	bool plain = !h->percpu && !h->of_maps && map->spin_lock_off < 0;
 	int ret = 0;
 
 	if ((elem_flags & ~BJ_F_LOCK) || ((elem_flags & BJ_F_LOCK) && map->spin_lock_off < 0) || flags)
@@ -647,16 +714,18 @@ static int htab_lookup_batch(struct bj_map *map, const void *in_batch, void *out
 		struct elem *head = atomic_load_explicit(&b->head, memory_order_acquire);
 		uint32_t n = 0;
 
-		/* Elements are scattered over the slab: start fetching a few buckets ahead. */
-		if (batch + 32 < h->n_buckets)
-			__builtin_prefetch(atomic_load_explicit(&h->buckets[batch + 32].head, memory_order_relaxed));
+		prefetch_buckets_ahead(h, batch);
 		if (head && !do_delete) {
 			/* Lookups need no lock: one pass copies the bucket, undone if it does not fit. */
 			for (struct elem *e = head; e; e = atomic_load_explicit(&e->next, memory_order_acquire), n++) {
 				if (n >= max - total)
 					break;
-				memcpy((uint8_t *)keys + (size_t)(total + n) * map->key_size, e->data, map->key_size);
-				copy_out(map, e, (uint8_t *)values + (size_t)(total + n) * vsz, elem_flags);
+				copy_bytes((uint8_t *)keys + (size_t)(total + n) * map->key_size, e->data, map->key_size);
+				if (plain)
+					copy_bytes((uint8_t *)values + (size_t)(total + n) * vsz, elem_value(h, e),
+						   map->value_size);
+				else
+					copy_out(map, e, (uint8_t *)values + (size_t)(total + n) * vsz, elem_flags);
 			}
 			if (n == max - total && bucket_longer(head, n)) {
 				if (!total)
@@ -703,6 +772,7 @@ static int htab_lookup_batch(struct bj_map *map, const void *in_batch, void *out
 	.alloc = htab_alloc, .free = htab_free, .lookup = htab_lookup, .update = htab_update,              \
 	.delete = htab_delete, .copy = htab_copy, .get_next_key = htab_get_next_key,                       \
 	.lookup_and_delete = htab_lookup_and_delete, .lookup_batch = (batch) ? htab_lookup_batch : NULL,  \
+	.prefetch = htab_prefetch,                                                                         \
 	.has_lookup_batch = (batch), .has_lookup_and_delete_batch = (batch), .has_update_batch = (batch),  \
 	.has_delete_batch = (batch)
 

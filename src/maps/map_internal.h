@@ -44,6 +44,9 @@ struct bj_map_ops {
 	/* Batch lookup (and delete) with the type's cursor; NULL = generic (get_next_key), or unsupported. */
 	int (*lookup_batch)(struct bj_map *map, const void *in_batch, void *out_batch, void *keys, void *values,
 			    uint32_t *count, uint64_t elem_flags, uint64_t flags, bool do_delete);
+	/* Batches: starts fetching what an operation on `key` will touch (its bucket, or with `chain` the
+	 * bucket's first element, once the bucket has arrived); NULL where memory is not scattered. */
+	void (*prefetch)(struct bj_map *map, const void *key, bool chain);
 	/* Which batch commands the kernel has for the type. */
 	bool has_lookup_batch, has_lookup_and_delete_batch, has_update_batch, has_delete_batch;
 	/* Pinned maps opened from another process forward every public call to their owner. */

@@ -11,6 +11,7 @@
 #include "interp/interp.h"
 #include "jit/jit.h"
 #include "isa/isa.h"
+#include "helpers/helpers_int.h"
 #include "maps/map_internal.h"
 #include "maps/epoch.h"
 #include "prog/prog_int.h"
@@ -29,7 +30,8 @@ struct bj_prog {
 	struct bj_interp *interp;
 	struct bj_jit_code *jit;
 	bj_jit_entry jit_entry;
-	/* The map table of the pseudo ld_imm64 forms, one reference held on each. */
+	/* The map table of the pseudo ld_imm64 forms, one reference held on each; helpers of checked runs
+	 * accept these maps only. */
 	struct bj_map **maps;
 	size_t n_maps;
 	bj_trace_fn trace;
@@ -286,13 +288,33 @@ static int prepare_engine(struct bj_prog *prog, struct bj_error *err)
 	return bj_fail(err, EINVAL, -1, -1, "unknown engine %d", (int)prog->engine);
 }
 
+/*
+ * What helpers of a checked run check against. A program with no map table of its own (the XDP runner's
+ * batched copy of a program) keeps the maps of the run it joins: they stay alive for the whole run.
+ */
+static void run_set_prog(const struct bj_prog *prog, struct bj_run *run)
+{
+	run->checked = prog->checked;
+	if (prog->n_maps) {
+		run->maps = prog->maps;
+		run->n_maps = prog->n_maps;
+	}
+}
+
 uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struct bj_run *run)
 {
 	for (;;) {
-		uint64_t r0 = prog->jit_entry ? prog->jit_entry(r1, r2, run) : bj_interp_run(prog->interp, r1, r2, run);
+		uint64_t r0;
 
-		if (BJ_LIKELY(!run->tail_prog) || run->fault)
+		run_set_prog(prog, run);
+		r0 = prog->jit_entry ? prog->jit_entry(r1, r2, run) : bj_interp_run(prog->interp, r1, r2, run);
+
+		if (BJ_LIKELY(!run->tail_prog) || run->fault) {
+			/* Linux's verifier makes programs release records and locks; a stopped run did not. */
+			if (BJ_UNLIKELY(run->n_reserved || run->held_lock))
+				bj_helpers_run_end(run);
 			return r0;
+		}
 		prog = run->tail_prog;
 		run->tail_prog = NULL;
 	}
@@ -413,6 +435,9 @@ void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 	run->user = prog->user;
 	run->trace = prog->trace;
 	run->trace_ctx = prog->trace_ctx;
+	run->maps = prog->maps;
+	run->n_maps = prog->n_maps;
+	run_set_prog(prog, run);
 }
 
 void bj_prog_add_map_regions(const struct bj_prog *prog, struct bj_run *run)

@@ -353,7 +353,7 @@ static const struct fault_case faults[] = {
 	{ "callx huge id", { MOV64K(2, -1), I(BJ_CALLX, 2, 0, 0, 0), EXIT }, 3, 0, 0, true, -EINVAL, 1,
 	  "callx to unknown helper" },
 	{ "helper stops the run", { MOV64K(1, 42), I(BPF_JMP | BPF_CALL, 0, 0, 0, 7), MOV64K(0, 1), EXIT }, 4, 0, 0, true,
-	  -EPERM, -1, "helper refused 42" },
+	  -EPERM, 1, "helper refused 42" },
 };
 
 static void test_checked_faults(void **state)

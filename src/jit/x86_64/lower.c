@@ -101,16 +101,21 @@ static void emit_budget(struct jit_ctx *c, size_t insn, uint32_t cost)
 }
 
 /*
- * cmp dword [r12 + fault], 0; jne unwind: a helper may stop the run. After a call that may be a tail call,
- * also cmp qword [r12 + tail_prog], 0; jne unwind: the caller goes on with run->tail_prog.
+ * cmp dword [r12 + fault], 0; je ok; mov edx, insn; jmp helper_fault: a helper may stop the run, and the
+ * fault then names this instruction. After a call that may be a tail call, also
+ * cmp qword [r12 + tail_prog], 0; jne unwind: the caller goes on with run->tail_prog.
  */
-static void emit_helper_fault_check(struct jit_ctx *c, bool may_tail_call)
+static void emit_helper_fault_check(struct jit_ctx *c, size_t insn, bool may_tail_call)
 {
 	static const uint8_t op83 = 0x83;
+	size_t ok;
 
 	emit_rm_mem(c, &op83, 1, false, 7, RUN, RUN_OFF(fault), false, 0);
 	emit1(c, 0);
-	emit_jcc_to(c, CC_NE, c->labels[LBL_UNWIND]);
+	ok = emit_jcc8_fwd(c, CC_E);
+	emit_mov_imm32(c, false, RDX, (int32_t)insn);
+	emit_jmp_to(c, c->labels[LBL_HELPER_FAULT]);
+	patch_rel8(c, ok);
 	if (!may_tail_call)
 		return;
 	emit_rm_mem(c, &op83, 1, true, 7, RUN, RUN_OFF(tail_prog), false, 0);
@@ -618,7 +623,7 @@ static void lower_call_local(struct jit_ctx *c, size_t i)
 	if (c->checked)
 		emit_budget(c, i, 1);
 	emit_lea(c, AUX2, RBP, -BJ_STACK_SIZE);                                     /* lea r11, [rbp - 512] */
-	emit_rm_mem(c, &cmp_r_m, 1, true, AUX2, RUN, RUN_OFF(jit_stack_lo), false, 0); /* cmp r11, [r12 + lo] */
+	emit_rm_mem(c, &cmp_r_m, 1, true, AUX2, RUN, RUN_OFF(stack_lo), false, 0); /* cmp r11, [r12 + lo] */
 	emit_fault_unless(c, CC_A, JIT_FAULT_DEPTH, i);
 	emit1(c, 0xe8);                                                             /* call subprogram */
 	uint32_t rel = c->addrs[t] - (uint32_t)(c->len + 4);
@@ -641,7 +646,7 @@ static void lower_call_helper(struct jit_ctx *c, size_t i)
 	emit_store_call_fp(c);
 	emit_mov_rr(c, true, R9, RUN); /* mov r9, r12: the sixth argument */
 	emit_call_abs(c, (uintptr_t)c->helpers[in->imm]);
-	emit_helper_fault_check(c, in->imm == BJ_FUNC_TAIL_CALL);
+	emit_helper_fault_check(c, i, in->imm == BJ_FUNC_TAIL_CALL);
 }
 
 static void lower_callx(struct jit_ctx *c, size_t i)
@@ -658,7 +663,7 @@ static void lower_callx(struct jit_ctx *c, size_t i)
 	emit_store_call_fp(c);
 	emit_mov_rr(c, true, R9, RUN);                                /* mov r9, r12 */
 	emit_bytes(c, "\x41\xff\xd2", 3);                             /* call r10 */
-	emit_helper_fault_check(c, c->callx_table[BJ_FUNC_TAIL_CALL] != NULL);
+	emit_helper_fault_check(c, i, c->callx_table[BJ_FUNC_TAIL_CALL] != NULL);
 }
 
 static void emit_main_epilogue(struct jit_ctx *c)
@@ -774,9 +779,9 @@ void lower_main_prologue(struct jit_ctx *c)
 		emit_bytes(c, "\0\0\0\0", 4);                                   /* mov qword [r12 + callback], 0 */
 	}
 	emit_alu_ri(c, 5, true, RSP, (int32_t)(c->stack_size + 8));           /* sub rsp, stack + 8 */
-	emit_rm_mem(c, &store, 1, true, RSP, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov [r12 + lo], rsp */
+	emit_rm_mem(c, &store, 1, true, RSP, RUN, RUN_OFF(stack_lo), false, 0); /* mov [r12 + lo], rsp */
 	emit_lea(c, RBP, RSP, (int32_t)c->stack_size);                         /* lea rbp, [rsp + stack] */
-	emit_rm_mem(c, &store, 1, true, RBP, RUN, RUN_OFF(jit_stack_hi), false, 0); /* mov [r12 + hi], rbp */
+	emit_rm_mem(c, &store, 1, true, RBP, RUN, RUN_OFF(stack_hi), false, 0); /* mov [r12 + hi], rbp */
 	/* Registers the program has not set read as zero, not as leftovers of the caller. */
 	emit_zero(c, RAX);
 	emit_zero(c, RDX);
@@ -812,13 +817,13 @@ static void emit_unwind_sp(struct jit_ctx *c)
 	size_t in_cb;
 
 	if (!c->has_callbacks) {
-		emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov r11, [r12 + lo] */
+		emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(stack_lo), false, 0); /* mov r11, [r12 + lo] */
 		return;
 	}
 	emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(jit_cb_sp), false, 0); /* mov r11, [r12 + cb_sp] */
 	emit_alu_rr(c, 0x85, true, AUX2, AUX2);                                   /* test r11, r11 */
 	in_cb = emit_jcc8_fwd(c, CC_NE);                                          /* jnz in_cb */
-	emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov r11, [r12 + lo] */
+	emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(stack_lo), false, 0); /* mov r11, [r12 + lo] */
 	patch_rel8(c, in_cb);
 }
 
@@ -870,8 +875,8 @@ static void lower_callback_entry(struct jit_ctx *c)
 /* Code shared by every instruction, after the program body: fault exits and the access check. */
 void lower_tail(struct jit_ctx *c)
 {
-	static const uint8_t load = 0x8b;
-	size_t in_cb = 0;
+	static const uint8_t load = 0x8b, store = 0x89, cmp_imm8 = 0x83;
+	size_t in_cb = 0, named;
 
 	c->labels[LBL_FAULT] = (uint32_t)c->len;
 	emit_mov_rr(c, false, RSI, RCX);                /* mov esi, ecx (kind); edx holds the insn */
@@ -880,13 +885,20 @@ void lower_tail(struct jit_ctx *c)
 	emit_mov_rr(c, true, RSP, AUX2);                /* mov rsp, r11 */
 	emit_mov_rr(c, true, RDI, RUN);                 /* mov rdi, r12 */
 	emit_call_abs(c, (uintptr_t)bj_jit_fault);
+	/* edx = insn: a helper stopped the run without naming an instruction; name the call */
+	c->labels[LBL_HELPER_FAULT] = (uint32_t)c->len;
+	emit_rm_mem(c, &cmp_imm8, 1, true, 7, RUN, RUN_OFF(fault_insn), false, 0); /* cmp qword [r12 + insn], 0 */
+	emit1(c, 0);
+	named = emit_jcc8_fwd(c, CC_GE);                                         /* jge unwind */
+	emit_rm_mem(c, &store, 1, true, RDX, RUN, RUN_OFF(fault_insn), false, 0); /* mov [r12 + insn], rdx */
+	patch_rel8(c, named);
 	c->labels[LBL_UNWIND] = (uint32_t)c->len;
 	if (c->has_callbacks) {
 		emit_rm_mem(c, &load, 1, true, AUX2, RUN, RUN_OFF(jit_cb_sp), false, 0); /* mov r11, [r12 + cb_sp] */
 		emit_alu_rr(c, 0x85, true, AUX2, AUX2);                                   /* test r11, r11 */
 		in_cb = emit_jcc8_fwd(c, CC_NE);                                          /* jnz in_cb */
 	}
-	emit_rm_mem(c, &load, 1, true, RSP, RUN, RUN_OFF(jit_stack_lo), false, 0); /* mov rsp, [r12 + lo] */
+	emit_rm_mem(c, &load, 1, true, RSP, RUN, RUN_OFF(stack_lo), false, 0); /* mov rsp, [r12 + lo] */
 	emit_zero(c, RAX);
 	c->labels[LBL_MAIN_EXIT] = (uint32_t)c->len;
 	emit_main_epilogue(c);

@@ -30,6 +30,7 @@ enum x86_cc {
 /* Code after the program body that many instructions jump to. */
 enum jit_label {
 	LBL_FAULT,       /* edx = insn, ecx = fault kind, r11 = detail: records the fault, then unwinds */
+	LBL_HELPER_FAULT,/* edx = insn of a helper call that stopped the run: names it, then unwinds */
 	LBL_UNWIND,      /* the run already has its fault: return from the outermost frame */
 	LBL_CHECK,       /* checked-mode access check: r11 = address, r10d = packed (insn, write, size) */
 	LBL_MAIN_EXIT,   /* main program epilogue */
