@@ -131,9 +131,8 @@ struct bj_object_load_opts {
 	const char *pin_root;
 	/*
 	 * As bj_prog_opts: run every program checked instead of verifying it, or trust it (no checks). Checked
-	 * runs reach the programs' array maps (global data, array lookups) in bj_prog__run/exec; pointers
-	 * returned by lookups in other map types, and maps in runs of the XDP runner, are outside what a
-	 * checked run may touch: such programs need verification.
+	 * runs may touch the value areas of the program's arrays (global data) and what helpers hand back
+	 * (map values, ring buffer records), within the limit of BJ_MAX_REGIONS regions per run.
 	 */
 	bool unverified;
 	bool unchecked;

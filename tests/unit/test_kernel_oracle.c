@@ -521,14 +521,17 @@ struct xdp_mode {
 	const char *name;
 	enum bj_engine engine;
 	enum bj_xdp_exec exec;
+	bool checked; /* loaded unverified: every access checked at run time */
 };
 
 static const struct xdp_mode xdp_modes[] = {
-	{ "interp per-packet", BJ_ENGINE_INTERP, BJ_XDP_EXEC_PER_PACKET },
-	{ "interp batched", BJ_ENGINE_INTERP, BJ_XDP_EXEC_REWRITE },
-	{ "jit per-packet", BJ_ENGINE_JIT, BJ_XDP_EXEC_PER_PACKET },
-	{ "jit batched", BJ_ENGINE_JIT, BJ_XDP_EXEC_REWRITE },
-	{ "jit native loop", BJ_ENGINE_JIT, BJ_XDP_EXEC_NATIVE_LOOP },
+	{ "interp per-packet", BJ_ENGINE_INTERP, BJ_XDP_EXEC_PER_PACKET, false },
+	{ "interp batched", BJ_ENGINE_INTERP, BJ_XDP_EXEC_REWRITE, false },
+	{ "jit per-packet", BJ_ENGINE_JIT, BJ_XDP_EXEC_PER_PACKET, false },
+	{ "jit batched", BJ_ENGINE_JIT, BJ_XDP_EXEC_REWRITE, false },
+	{ "jit native loop", BJ_ENGINE_JIT, BJ_XDP_EXEC_NATIVE_LOOP, false },
+	{ "interp checked per-packet", BJ_ENGINE_INTERP, BJ_XDP_EXEC_PER_PACKET, true },
+	{ "jit checked batched", BJ_ENGINE_JIT, BJ_XDP_EXEC_REWRITE, true },
 };
 
 /* Frames go through in batches of 64, each rebuilt from the capture as the kernel's test run gets it. */
@@ -757,7 +760,7 @@ static const struct {
 	{ "xdp_firewall", "xdp_firewall" },
 };
 
-static struct bj_object *bpfjet_load(const char *name, enum bj_engine engine, struct bj_error *err)
+static struct bj_object *bpfjet_load(const char *name, const struct xdp_mode *m, struct bj_error *err)
 {
 	struct bj_object *obj;
 	char path[512];
@@ -765,7 +768,7 @@ static struct bj_object *bpfjet_load(const char *name, enum bj_engine engine, st
 	example_path(path, sizeof(path), name);
 	if (bj_object__open_file(path, NULL, &obj, err))
 		fail_msg("%s: %s", path, err->msg);
-	BJ_OPTS(bj_object_load_opts, lo, .engine = engine, .n_workers = 1);
+	BJ_OPTS(bj_object_load_opts, lo, .engine = m->engine, .n_workers = 1, .unverified = m->checked);
 	if (bj_object__load(obj, &lo, err)) {
 		bj_object__close(obj);
 		return NULL;
@@ -783,7 +786,7 @@ static void test_examples_match_kernel_over_pcap(void **state)
 
 		for (size_t m = 0; m < N(xdp_modes); m++) {
 			struct bj_error err = { 0 };
-			struct bj_object *obj = bpfjet_load(xdp_examples[e].object, xdp_modes[m].engine, &err);
+			struct bj_object *obj = bpfjet_load(xdp_examples[e].object, &xdp_modes[m], &err);
 			char what[128];
 
 			if (!obj) {
