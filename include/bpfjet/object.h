@@ -132,7 +132,7 @@ struct bj_object_load_opts {
 	/*
 	 * As bj_prog_opts: run every program checked instead of verifying it, or trust it (no checks). Checked
 	 * runs may touch the value areas of the program's arrays (global data) and what helpers hand back
-	 * (map values, ring buffer records), up to 8 regions per run besides the packet.
+	 * (map values, ring buffer records): at most 8 regions per run, the packet's included.
 	 */
 	bool unverified;
 	bool unchecked;
