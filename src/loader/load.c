@@ -414,8 +414,11 @@ static int create_prog(const struct load_ctx *c, struct bj_program *p)
 		ret = try_create(c, p, 1, log, log_size, &perr);
 	if (ret || level)
 		log_lines(c, log);
-	if (ret)
-		ret = load_fail(c, -ret, perr.insn, "program '%s' (section '%s'): %s", p->name, p->sec_name, perr.msg);
+	if (ret && perr.insn >= 0)
+		ret = load_fail(c, -ret, perr.insn, "program '%s' (section '%s'): insn %ld: %s", p->name, p->sec_name,
+				perr.insn, perr.msg);
+	else if (ret)
+		ret = load_fail(c, -ret, -1, "program '%s' (section '%s'): %s", p->name, p->sec_name, perr.msg);
 	free(log);
 	return ret;
 }
