@@ -81,6 +81,8 @@ printf '\0\0\0\0\100\0\0\0\0\0\0\0\7\0\0\0\0\0\0\0\0\0\0\0' > "$tmp/ctx"
 "$bpfjet" prog run "$ex/xdp_mac_swap.bpf.o" --data-in "$tmp/eth" --ctx-in "$tmp/ctx" >/dev/null || fail "--ctx-in"
 if err=$("$bpfjet" prog run "$ex/xdp_mac_swap.bpf.o" --data-in "$tmp/eth" --ctx-in "$tmp/mem" 2>&1); then fail "short ctx accepted"; fi
 one_line "$err"
+if err=$("$bpfjet" prog run "$ex/xdp_mac_swap.bpf.o" --data-in "$tmp/mem" 2>&1); then fail "4-byte frame accepted"; fi
+grep -q 'needs at least an Ethernet header' <<<"$err" && one_line "$err" || fail "short frame: $err"
 if err=$("$bpfjet" prog run "$ex/socket_filter.bpf.o" --data-in "$tmp/eth" 2>&1); then fail "socket filter ran"; fi
 [ "$err" = "bpfjet: prog run: socket_tcp_only: programs of type socket_filter need an sk_buff, which bpfjet does not run" ] \
   || fail "socket filter: $err"

@@ -9,6 +9,8 @@
 
 /* Prints `bpfjet: <what>: <where>: <why>` on stderr and returns 1 (the exit status). */
 int cli_fail(const char *what, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A bj_object_log_fn: the verifier's log on stderr, line by line, before the one-line error. */
+void cli_log_line(void *ctx, const char *msg);
 /* Reads a whole file; returns 0 or -errno. The caller frees *data. */
 int cli_read_file(const char *path, uint8_t **data, size_t *len);
 int cli_write_file(const char *path, const void *data, size_t len);

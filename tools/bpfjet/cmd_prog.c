@@ -113,13 +113,6 @@ static const char *type_name(enum bj_prog_type t)
 
 /* ---- loading an object ---- */
 
-/* The verifier log goes to stderr as it comes, after the result the one-line error. */
-static void print_log(void *ctx, const char *msg)
-{
-	(void)ctx;
-	fprintf(stderr, "%s\n", msg);
-}
-
 static int load_object(const struct prog_args *a, uint32_t mem_size, struct bj_object **out)
 {
 	struct bj_error err = { .insn = -1, .offset = -1 };
@@ -128,7 +121,7 @@ static int load_object(const struct prog_args *a, uint32_t mem_size, struct bj_o
 	if (bj_object__open_file(a->file, NULL, &obj, &err))
 		return cli_fail(a->verb, a->file, "%s", err.msg);
 	/* With a log callback, a rejection at level 0 still shows the verifier's path to the error. */
-	BJ_OPTS(bj_object_load_opts, lo, .engine = a->engine, .log_level = a->log_level, .log = print_log, .prog_name = a->prog, .unchecked = a->unchecked,
+	BJ_OPTS(bj_object_load_opts, lo, .engine = a->engine, .log_level = a->log_level, .log = cli_log_line, .prog_name = a->prog, .unchecked = a->unchecked,
 		.mem_size = mem_size);
 	if (bj_object__load(obj, &lo, &err)) {
 		bj_object__close(obj);
@@ -301,6 +294,10 @@ static int place_frame(const struct prog_args *a, struct bj_frame *f, const uint
 		   meta > BJ_XDP_META_MAX || meta % 4))
 		return cli_fail(a->verb, a->ctx_in, "struct xdp_md: data_meta and egress_ifindex must be 0, data_end the "
 			       "data size and data (the metadata length) a multiple of 4 up to %u", BJ_XDP_META_MAX);
+	if (len < BJ_XDP_ETH_HLEN)
+		return cli_fail(a->verb, a->data_in ? a->data_in : "--data-in",
+				"%zu bytes of data: an XDP test run needs at least an Ethernet header (%u), as in Linux", len,
+				BJ_XDP_ETH_HLEN);
 	if (len > BJ_IO_MAX_LINEAR(BJ_IO_FRAME_SIZE))
 		return cli_fail(a->verb, a->data_in, "%zu bytes do not fit in one frame (at most %u)", len,
 				BJ_IO_MAX_LINEAR(BJ_IO_FRAME_SIZE));

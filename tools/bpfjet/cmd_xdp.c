@@ -139,12 +139,6 @@ static const struct bj_program *find_xdp_prog(const struct bj_object *obj, const
 	return NULL;
 }
 
-static void print_log(void *ctx, const char *msg)
-{
-	(void)ctx;
-	fprintf(stderr, "%s\n", msg);
-}
-
 /* Loads the object (maps, then every program verified); the program lives as long as the object. */
 static int load_prog(const struct xdp_args *a, struct bj_object **obj, struct bj_prog **out)
 {
@@ -158,7 +152,7 @@ static int load_prog(const struct xdp_args *a, struct bj_object **obj, struct bj
 		bj_object__close(*obj);
 		return cli_fail(a->verb, a->obj, "no XDP program%s%s", a->prog ? " named " : "", a->prog ? a->prog : "");
 	}
-	BJ_OPTS(bj_object_load_opts, lo, .engine = a->engine, .unchecked = a->unchecked, .log = print_log);
+	BJ_OPTS(bj_object_load_opts, lo, .engine = a->engine, .unchecked = a->unchecked, .log = cli_log_line);
 	if (bj_object__load(*obj, &lo, &err)) {
 		bj_object__close(*obj);
 		return cli_fail(a->verb, a->obj, "%s", err.msg);
