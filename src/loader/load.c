@@ -8,7 +8,6 @@
 #include <bpfjet/verifier.h>
 #include <bpfjet/xdp.h>
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,18 +68,6 @@ static void log_lines(const struct load_ctx *c, char *text)
 	}
 }
 
-static int load_fail(const struct load_ctx *c, int errnum, long insn, const char *fmt, ...) BJ_PRINTF(4, 5);
-static int load_fail(const struct load_ctx *c, int errnum, long insn, const char *fmt, ...)
-{
-	char msg[sizeof(c->err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return bj_fail(c->err, errnum, insn, -1, "%s", msg);
-}
-
 /* ---- maps ---- */
 
 /* Offset of a struct bpf_spin_lock member of the value type, or -1 (Linux looks at the top level only). */
@@ -115,7 +102,7 @@ static int create_map(const struct load_ctx *c, const struct bj_map_spec *s, str
 		.inner_map = inner, .has_spin_lock = lock >= 0, .spin_lock_off = lock >= 0 ? (uint32_t)lock : 0);
 	ret = bj_map__create((enum bj_map_type)s->type, s->key_size, s->value_size, s->max_entries, &mo, out, &merr);
 	if (ret)
-		return load_fail(c, -ret, -1, "map '%s': %s", s->name, merr.msg);
+		return bj_fail(c->err, -ret, -1, -1, "map '%s': %s", s->name, merr.msg);
 	return 0;
 }
 
@@ -131,7 +118,7 @@ static int init_global_data(const struct load_ctx *c, const struct bj_map_spec *
 	if (!ret && s->origin == BJ_MAP_ORIGIN_RODATA)
 		ret = bj_map__freeze(s->map);
 	if (ret)
-		return load_fail(c, -ret, -1, "map '%s': cannot set its initial value: %s", s->name, strerror(-ret));
+		return bj_fail(c->err, -ret, -1, -1, "map '%s': cannot set its initial value: %s", s->name, strerror(-ret));
 	return 0;
 }
 
@@ -160,12 +147,12 @@ static int clear_foreign_pin(const struct load_ctx *c, const struct bj_map_spec 
 		return 0;
 	if (!bj_map__open_pinned(path, &remote, NULL)) {
 		bj_map__destroy(remote);
-		return load_fail(c, EBUSY, -1,
+		return bj_fail(c->err, EBUSY, -1, -1,
 				 "map '%s': %s is pinned by another process; programs can only use maps of their own "
 				 "process", s->name, path);
 	}
 	if (!S_ISSOCK(st.st_mode))
-		return load_fail(c, EEXIST, -1, "map '%s': pin path %s exists and is not a map pin", s->name, path);
+		return bj_fail(c->err, EEXIST, -1, -1, "map '%s': pin path %s exists and is not a map pin", s->name, path);
 	unlink(path);
 	return 0;
 }
@@ -180,10 +167,10 @@ static int pin_new(const struct load_ctx *c, struct bj_map_spec *s, char *path)
 	    (ret = init_global_data(c, s)))
 		return ret;
 	if (!(p = calloc(1, sizeof(*p))))
-		return load_fail(c, ENOMEM, -1, "out of memory");
+		return bj_fail(c->err, ENOMEM, -1, -1, "out of memory");
 	if ((ret = bj_map__pin(s->map, path, &perr))) {
 		free(p);
-		return load_fail(c, -ret, -1, "map '%s': %s", s->name, perr.msg);
+		return bj_fail(c->err, -ret, -1, -1, "map '%s': %s", s->name, perr.msg);
 	}
 	p->path = path;
 	p->map = s->map;
@@ -201,7 +188,7 @@ static int create_pinned(const struct load_ctx *c, struct bj_map_spec *s, const 
 	int ret;
 
 	if (asprintf(&path, "%s/%s", root, s->name) < 0)
-		return load_fail(c, ENOMEM, -1, "out of memory");
+		return bj_fail(c->err, ENOMEM, -1, -1, "out of memory");
 	pthread_mutex_lock(&pins_lock);
 	p = find_pin(path);
 	if (!p) {
@@ -209,7 +196,7 @@ static int create_pinned(const struct load_ctx *c, struct bj_map_spec *s, const 
 		if (ret)
 			free(path);
 	} else if (!pin_compatible(p->map, s)) {
-		ret = load_fail(c, EINVAL, -1, "map '%s': the map pinned at %s has other attributes", s->name, path);
+		ret = bj_fail(c->err, EINVAL, -1, -1, "map '%s': the map pinned at %s has other attributes", s->name, path);
 		free(path);
 	} else {
 		bj_map_get(p->map);
@@ -252,7 +239,7 @@ static int create_one_map(const struct load_ctx *c, struct bj_map_spec *s)
 
 	if (s->pinning == BJ_PIN_BY_NAME && root) {
 		if (s->inner)
-			return load_fail(c, EOPNOTSUPP, -1, "map '%s': pinning a map-in-map is not supported", s->name);
+			return bj_fail(c->err, EOPNOTSUPP, -1, -1, "map '%s': pinning a map-in-map is not supported", s->name);
 		return create_pinned(c, s, root);
 	}
 	if (s->inner && (ret = create_map(c, s->inner, NULL, &inner)))
@@ -268,7 +255,7 @@ static int create_maps(struct load_ctx *c)
 	struct bj_object *obj = c->obj;
 
 	if (obj->n_maps && !(c->table = calloc(obj->n_maps, sizeof(*c->table))))
-		return load_fail(c, ENOMEM, -1, "out of memory");
+		return bj_fail(c->err, ENOMEM, -1, -1, "out of memory");
 	for (size_t i = 0; i < obj->n_maps; i++) {
 		int ret = create_one_map(c, obj->maps[i]);
 		if (ret)
@@ -326,10 +313,10 @@ static int collect_protos(struct load_ctx *c)
 	const struct bj_helper_proto *user = BJ_OPTS_GET(c->opts, protos, NULL);
 
 	if (n_user && !user)
-		return load_fail(c, EINVAL, -1, "bj_object_load_opts: n_protos is %zu but protos is NULL", n_user);
+		return bj_fail(c->err, EINVAL, -1, -1, "bj_object_load_opts: n_protos is %zu but protos is NULL", n_user);
 	c->skb_protos = calloc(BJ_ARRAY_SIZE(skb_protos) + n_user, sizeof(*c->skb_protos));
 	if (!c->skb_protos)
-		return load_fail(c, ENOMEM, -1, "out of memory");
+		return bj_fail(c->err, ENOMEM, -1, -1, "out of memory");
 	memcpy(c->skb_protos, skb_protos, sizeof(skb_protos));
 	if (n_user)
 		memcpy(c->skb_protos + BJ_ARRAY_SIZE(skb_protos), user, n_user * sizeof(*user));
@@ -343,11 +330,11 @@ static int collect_helpers(struct load_ctx *c)
 	const struct bj_helper *xdp = bj_xdp_helpers(&n_xdp), *user = BJ_OPTS_GET(c->opts, helpers, NULL);
 
 	if (n_user && !user)
-		return load_fail(c, EINVAL, -1, "bj_object_load_opts: n_helpers is %zu but helpers is NULL", n_user);
+		return bj_fail(c->err, EINVAL, -1, -1, "bj_object_load_opts: n_helpers is %zu but helpers is NULL", n_user);
 	c->xdp_helpers = join_helpers(xdp, n_xdp, user, n_user);
 	c->skb_helpers = join_helpers(skb_helpers, BJ_ARRAY_SIZE(skb_helpers), user, n_user);
 	if (!c->xdp_helpers || !c->skb_helpers)
-		return load_fail(c, ENOMEM, -1, "out of memory");
+		return bj_fail(c->err, ENOMEM, -1, -1, "out of memory");
 	c->n_type_xdp = n_xdp;
 	c->n_type_skb = BJ_ARRAY_SIZE(skb_helpers);
 	c->n_helpers = n_user;
@@ -407,7 +394,7 @@ static int create_prog(const struct load_ctx *c, struct bj_program *p)
 	int ret;
 
 	if (!log)
-		return load_fail(c, ENOMEM, -1, "out of memory for the verifier log");
+		return bj_fail(c->err, ENOMEM, -1, -1, "out of memory for the verifier log");
 	ret = try_create(c, p, level, log, log_size, &perr);
 	/* As libbpf: a rejected program is verified again with a log, so the path to the error can be shown. */
 	if (ret == -EACCES && !level && BJ_OPTS_GET(c->opts, log, NULL))
@@ -415,10 +402,10 @@ static int create_prog(const struct load_ctx *c, struct bj_program *p)
 	if (ret || level)
 		log_lines(c, log);
 	if (ret && perr.insn >= 0)
-		ret = load_fail(c, -ret, perr.insn, "program '%s' (section '%s'): insn %ld: %s", p->name, p->sec_name,
+		ret = bj_fail(c->err, -ret, perr.insn, -1, "program '%s' (section '%s'): insn %ld: %s", p->name, p->sec_name,
 				perr.insn, perr.msg);
 	else if (ret)
-		ret = load_fail(c, -ret, -1, "program '%s' (section '%s'): %s", p->name, p->sec_name, perr.msg);
+		ret = bj_fail(c->err, -ret, -1, -1, "program '%s' (section '%s'): %s", p->name, p->sec_name, perr.msg);
 	free(log);
 	return ret;
 }
@@ -429,7 +416,7 @@ static int create_progs(struct load_ctx *c)
 	int ret = collect_helpers(c);
 
 	if (!ret && only && !bj_object__find_prog(c->obj, only))
-		ret = load_fail(c, ENOENT, -1, "no program named '%s' in object '%s'", only, c->obj->name);
+		ret = bj_fail(c->err, ENOENT, -1, -1, "no program named '%s' in object '%s'", only, c->obj->name);
 	for (size_t i = 0; !ret && i < c->obj->n_progs; i++)
 		if (!only || !strcmp(c->obj->progs[i]->name, only))
 			ret = create_prog(c, c->obj->progs[i]);
@@ -447,15 +434,15 @@ static int fill_slot(const struct load_ctx *c, const struct bj_map_spec *s, cons
 			return 0; /* not created (prog_name) */
 		ret = bj_map__set_prog(s->map, slot->index, slot->prog->prog);
 		if (ret)
-			return load_fail(c, -ret, -1, "map '%s': cannot put program '%s' in slot %u: %s", s->name,
+			return bj_fail(c->err, -ret, -1, -1, "map '%s': cannot put program '%s' in slot %u: %s", s->name,
 					 slot->prog->name, slot->index, strerror(-ret));
 		return 0;
 	}
 	if (s->key_size != sizeof(slot->index))
-		return load_fail(c, EINVAL, -1, "map '%s': initial slots need 4-byte keys, not %u", s->name, s->key_size);
+		return bj_fail(c->err, EINVAL, -1, -1, "map '%s': initial slots need 4-byte keys, not %u", s->name, s->key_size);
 	ret = bj_map__set_inner(s->map, &slot->index, slot->map->map, BJ_ANY);
 	if (ret)
-		return load_fail(c, -ret, -1, "map '%s': cannot put map '%s' in slot %u: %s", s->name, slot->map->name,
+		return bj_fail(c->err, -ret, -1, -1, "map '%s': cannot put map '%s' in slot %u: %s", s->name, slot->map->name,
 				 slot->index, strerror(-ret));
 	return 0;
 }

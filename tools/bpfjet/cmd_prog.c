@@ -121,8 +121,8 @@ static int load_object(const struct prog_args *a, uint32_t mem_size, struct bj_o
 	if (bj_object__open_file(a->file, NULL, &obj, &err))
 		return cli_fail(a->verb, a->file, "%s", err.msg);
 	/* With a log callback, a rejection at level 0 still shows the verifier's path to the error. */
-	BJ_OPTS(bj_object_load_opts, lo, .engine = a->engine, .log_level = a->log_level, .log = cli_log_line, .prog_name = a->prog, .unchecked = a->unchecked,
-		.mem_size = mem_size);
+	BJ_OPTS(bj_object_load_opts, lo, .engine = a->engine, .log_level = a->log_level, .log = cli_log_line,
+		.prog_name = a->prog, .unchecked = a->unchecked, .mem_size = mem_size);
 	if (bj_object__load(obj, &lo, &err)) {
 		bj_object__close(obj);
 		return cli_fail(a->verb, a->file, "%s", err.msg);
