@@ -182,7 +182,7 @@ static void describe_map(const struct bj_map *m, const struct bj_verifier_map *i
 static int verify(const struct bj_prog *prog, const struct bj_insn *insns, size_t n, const struct bj_prog_opts *opts,
 		  struct bj_error *err)
 {
-	/* Inner templates first, so the outer descriptors can point at them. */
+	/* One allocation: the maps' descriptors, then the inner templates they point at. */
 	struct bj_verifier_map *vmaps = calloc(2 * prog->n_maps + 1, sizeof(*vmaps));
 	struct bj_verifier_map *inners = vmaps + prog->n_maps;
 	int ret;
