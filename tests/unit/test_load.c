@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <bpfjet/map.h>
 #include <bpfjet/object.h>
 #include <bpfjet/verifier.h>
 #include <bpfjet/xdp.h>
@@ -400,6 +401,90 @@ static void test_unverified_runs_checked(void **state)
 	}
 }
 
+/* ---- the map table of bj_prog__create, without an object ---- */
+
+#define LDDW(D, S, IMM, IMM2) { .code = 0x18, .dst = D, .src = S, .imm = IMM }, { .imm = IMM2 }
+#define LDXDW(D, S, OFF) { .code = 0x79, .dst = D, .src = S, .off = OFF }
+#define EXIT { .code = 0x95 }
+
+static void test_prog_map_table(void **state)
+{
+	const struct bj_insn value_load[] = { LDDW(1, 6, 0, 0), LDXDW(0, 1, 0), EXIT };
+	const struct bj_insn map_addr[] = { LDDW(0, 5, 1, 0), EXIT };
+	struct bj_map *array, *hash, *table[2];
+	struct bj_prog *prog;
+	uint32_t zero = 0;
+	uint64_t v = 42, r0 = 0;
+	uint8_t mem[8] = { 0 };
+
+	(void)state;
+	assert_int_equal(bj_map__create(BJ_MAP_TYPE_ARRAY, 4, 8, 1, NULL, &array, NULL), 0);
+	assert_int_equal(bj_map__create(BJ_MAP_TYPE_HASH, 4, 8, 4, NULL, &hash, NULL), 0);
+	table[0] = array;
+	table[1] = hash;
+	assert_int_equal(bj_map__update_elem(array, &zero, &v, BJ_ANY), 0);
+	/* Verified (mem_size) and checked (none): the value is read through its address either way. */
+	for (uint32_t mem_size = 0; mem_size <= 8; mem_size += 8)
+		for (size_t e = 0; e < N(engines); e++) {
+			BJ_OPTS(bj_prog_opts, po, .engine = engines[e], .maps = table, .n_maps = 2, .mem_size = mem_size);
+			assert_int_equal(bj_prog__create(value_load, N(value_load), &po, &prog, NULL), 0);
+			assert_int_equal(bj_prog__exec(prog, mem, sizeof(mem), &r0, NULL), 0);
+			assert_int_equal(r0, 42);
+			bj_prog__destroy(prog);
+		}
+	/* src 5 loads the map itself: what helpers get in r1. */
+	BJ_OPTS(bj_prog_opts, po, .maps = table, .n_maps = 2, .unchecked = true);
+	assert_int_equal(bj_prog__create(map_addr, N(map_addr), &po, &prog, NULL), 0);
+	assert_int_equal(bj_prog__exec(prog, NULL, 0, &r0, NULL), 0);
+	assert_int_equal(r0, (uint64_t)(uintptr_t)hash);
+	bj_prog__destroy(prog);
+	/* The program holds references: it still reads the array after the caller dropped its own. */
+	assert_int_equal(bj_prog__create(value_load, N(value_load), &po, &prog, NULL), 0);
+	bj_map__destroy(array);
+	assert_int_equal(bj_prog__exec(prog, NULL, 0, &r0, NULL), 0);
+	assert_int_equal(r0, 42);
+	bj_prog__destroy(prog);
+	bj_map__destroy(hash);
+}
+
+static void test_prog_map_table_errors(void **state)
+{
+	static const struct {
+		const char *name;
+		struct bj_insn insns[3];
+		size_t n_maps;
+		const char *msg;
+	} cases[] = {
+		{ "index beyond the table", { LDDW(0, 5, 2, 0), EXIT }, 2,
+		  "insn 0 refers to map 2, but the program's table has 2 maps" },
+		{ "no table", { LDDW(0, 1, 0, 0), EXIT }, 0, "insn 0 refers to map 0, but the program's table has 0 maps" },
+		{ "value of a hash", { LDDW(0, 6, 1, 0), EXIT }, 2,
+		  "insn 0: direct value access to map 1 ('h', hash with 4 entries)" },
+		{ "offset beyond the value", { LDDW(0, 2, 0, 8), EXIT }, 2,
+		  "insn 0: offset 8 is beyond the 8-byte value of map 0 ('a')" },
+		{ "map with an offset", { LDDW(0, 5, 0, 4), EXIT }, 2, "insn 0: map reference with non-zero second imm 4" },
+	};
+	struct bj_map *table[2];
+
+	(void)state;
+	BJ_OPTS(bj_map_opts, ao, .name = "a");
+	BJ_OPTS(bj_map_opts, ho, .name = "h");
+	assert_int_equal(bj_map__create(BJ_MAP_TYPE_ARRAY, 4, 8, 1, &ao, &table[0], NULL), 0);
+	assert_int_equal(bj_map__create(BJ_MAP_TYPE_HASH, 4, 8, 4, &ho, &table[1], NULL), 0);
+	for (size_t i = 0; i < N(cases); i++) {
+		struct bj_error err = { 0 };
+		struct bj_prog *prog = NULL;
+
+		BJ_OPTS(bj_prog_opts, po, .maps = table, .n_maps = cases[i].n_maps, .unchecked = true);
+		if (bj_prog__create(cases[i].insns, 3, &po, &prog, &err) != -EINVAL || err.insn != 0 ||
+		    !strstr(err.msg, cases[i].msg))
+			fail_msg("%s: insn %ld '%s'", cases[i].name, err.insn, err.msg);
+		assert_null(prog);
+	}
+	bj_map__destroy(table[0]);
+	bj_map__destroy(table[1]);
+}
+
 static void test_bad_opts(void **state)
 {
 	struct bj_object *obj = open_obj("examples", "xdp_mac_swap");
@@ -458,6 +543,8 @@ int main(void)
 		cmocka_unit_test(test_rejected_program),
 		cmocka_unit_test(test_verifier_rejection),
 		cmocka_unit_test(test_unverified_runs_checked),
+		cmocka_unit_test(test_prog_map_table),
+		cmocka_unit_test(test_prog_map_table_errors),
 		cmocka_unit_test(test_bad_opts),
 		cmocka_unit_test(test_pin_by_name),
 	};
