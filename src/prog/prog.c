@@ -34,6 +34,9 @@ struct bj_prog {
 	 * accept these maps only. */
 	struct bj_map **maps;
 	size_t n_maps;
+	/* The maps whose value the program addresses directly (global data): checked runs' regions. */
+	const struct bj_map **direct;
+	size_t n_direct;
 	bj_trace_fn trace;
 	void *trace_ctx;
 	bj_helper_fn helpers[BJ_HELPER_ID_MAX];
@@ -141,25 +144,42 @@ static int check_map_refs(const struct bj_prog *prog, const struct bj_insn *insn
 	return 0;
 }
 
+static bool is_direct(const struct bj_prog *prog, const struct bj_map *map)
+{
+	for (size_t i = 0; i < prog->n_direct; i++)
+		if (prog->direct[i] == map)
+			return true;
+	return false;
+}
+
 /* After verification, on the copy the engines run: map references become plain 64-bit addresses. */
-static void resolve_map_refs(struct bj_prog *prog)
+static int resolve_map_refs(struct bj_prog *prog, struct bj_error *err)
 {
 	for (size_t i = 0; i + 1 < prog->n; i++) {
 		struct bj_insn *in = &prog->insns[i];
+		const struct bj_map *map;
 		uint64_t addr;
 
 		if (!is_map_ref(in)) {
 			i += in->code == BJ_LDDW;
 			continue;
 		}
-		addr = (uint64_t)(uintptr_t)prog->maps[in->imm];
-		if (is_value_ref(in))
-			addr = (uint64_t)(uintptr_t)bj_map_value_base(prog->maps[in->imm]) + (uint32_t)in[1].imm;
+		map = prog->maps[in->imm];
+		addr = (uint64_t)(uintptr_t)map;
+		if (is_value_ref(in)) {
+			addr = (uint64_t)(uintptr_t)bj_map_value_base(map) + (uint32_t)in[1].imm;
+			if (!is_direct(prog, map)) {
+				if (!prog->direct && !(prog->direct = calloc(prog->n_maps, sizeof(*prog->direct))))
+					return bj_fail(err, ENOMEM, -1, -1, "out of memory");
+				prog->direct[prog->n_direct++] = map;
+			}
+		}
 		in[0].src = 0;
 		in[0].imm = (int32_t)(uint32_t)addr;
 		in[1].imm = (int32_t)(uint32_t)(addr >> 32);
 		i++;
 	}
+	return 0;
 }
 
 static void describe_map(const struct bj_map *m, const struct bj_verifier_map *inner, struct bj_verifier_map *vm)
@@ -299,6 +319,9 @@ static void run_set_prog(const struct bj_prog *prog, struct bj_run *run)
 		run->maps = prog->maps;
 		run->n_maps = prog->n_maps;
 	}
+	/* A program reached by a tail call brings its own global data. */
+	if (prog->checked)
+		bj_prog_add_map_regions(prog, run);
 }
 
 uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struct bj_run *run)
@@ -352,8 +375,8 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu instructions", n);
 	memcpy(prog->insns, insns, n * sizeof(*insns));
 	prog->n = n;
-	resolve_map_refs(prog);
-	if ((ret = check_runnable_forms(prog->insns, prog->n, err)) || (ret = check_helper_calls(prog, err)))
+	if ((ret = resolve_map_refs(prog, err)) || (ret = check_runnable_forms(prog->insns, prog->n, err)) ||
+	    (ret = check_helper_calls(prog, err)))
 		return ret;
 	return prepare_engine(prog, err);
 }
@@ -392,6 +415,7 @@ void bj_prog__destroy(struct bj_prog *prog)
 	for (size_t i = 0; i < prog->n_maps; i++)
 		bj_map_put(prog->maps[i]);
 	free(prog->maps);
+	free(prog->direct);
 	free(prog->insns);
 	free(prog);
 }
@@ -440,15 +464,21 @@ void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 	run_set_prog(prog, run);
 }
 
+static bool has_region(const struct bj_run *run, const void *start)
+{
+	for (unsigned i = 0; i < run->n_regions; i++)
+		if (run->regions[i].start == (uintptr_t)start)
+			return true;
+	return false;
+}
+
 void bj_prog_add_map_regions(const struct bj_prog *prog, struct bj_run *run)
 {
-	for (size_t i = 0; i < prog->n_maps; i++) {
-		const struct bj_map *m = prog->maps[i];
-		size_t copies = m->type == BJ_MAP_TYPE_PERCPU_ARRAY ? m->n_workers : 1;
+	for (size_t i = 0; i < prog->n_direct; i++) {
+		const struct bj_map *m = prog->direct[i];
 
-		if (bj_map_value_base(m))
-			bj_run_add_region(run, bj_map_value_base(m), (size_t)m->max_entries * copies * m->value_stride,
-					  !(m->map_flags & BJ_F_RDONLY_PROG));
+		if (!has_region(run, bj_map_value_base(m)))
+			bj_run_add_region(run, bj_map_value_base(m), m->value_size, !(m->map_flags & BJ_F_RDONLY_PROG));
 	}
 }
 
@@ -514,8 +544,6 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 		bj_prog_run_init(prog, &run);
 		if (size)
 			bj_run_add_region(&run, buf, size, true);
-		if (prog->checked)
-			bj_prog_add_map_regions(prog, &run);
 		r0 = bj_prog_invoke(prog, buf, size, &run);
 		if (run.fault)
 			break;
@@ -541,8 +569,6 @@ int bj_prog__exec(struct bj_prog *prog, void *mem, size_t len, uint64_t *r0, str
 	bj_prog_run_init(prog, &run);
 	if (len)
 		bj_run_add_region(&run, mem, len, true);
-	if (prog->checked)
-		bj_prog_add_map_regions(prog, &run);
 	bj_epoch_enter();
 	ret = bj_prog_invoke(prog, mem, len, &run);
 	bj_epoch_exit();
