@@ -13,6 +13,12 @@
  * map). Per-CPU maps give the slot of the run's worker (bj_run__worker). The helpers run inside the map
  * epoch section that the runtime holds around each run, so a value pointer stays valid until the run ends.
  *
+ * Checked runs (programs that no verifier has proven safe) check what helpers are given, as Linux's verifier
+ * would have: a map must be one of bj_prog_opts.maps (inner maps of map-in-map work only in unchecked runs),
+ * memory must lie in the run's regions or stack, a spin lock in a region, one at a time. What a helper hands
+ * back (a map value, a ring buffer record) becomes a region of the run. A violation stops the run (-EINVAL,
+ * -EFAULT, -EDEADLK); a run that ends holding a lock or ring buffer records gives them back.
+ *
  * Callbacks (bpf_loop, bpf_for_each_map_elem): the callback is a subprogram whose address the program
  * loads with ld_imm64 BPF_PSEUDO_FUNC. It runs on a 512-byte frame of its own below its caller's (frames
  * count toward the limit of 8), in the program's mode (checked or not); a fault inside it stops the whole
