@@ -40,6 +40,6 @@ fi
 # One run per frame: with a repeat count the kernel swaps its XDP dispatcher around every call (an RCU
 # grace period each), which makes a pass over the file take minutes.
 kernel_ns=$(json_field ns_per_packet <<<"$kernel_json")
-python3 -c 'import sys; k, b = map(float, sys.argv[1:]); print("kernel: %.2f ns/packet, bpfjet batched JIT: %.2f ns/packet: %.1fx faster" % (k, b, k / b))' \
+python3 -c 'import sys; k, b = map(float, sys.argv[1:]); print("kernel: %.2f ns/packet, bpfjet batched JIT: %.2f ns/packet, ratio %.2f (kernel / bpfjet: above 1, bpfjet is faster)" % (k, b, k / b))' \
   "$kernel_ns" "$bj_ns"
 echo "(the kernel's figure is its own BPF_PROG_TEST_RUN duration; it refuses frames under 14 bytes, which bpfjet drops)"
