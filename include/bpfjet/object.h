@@ -23,11 +23,15 @@
  *
  * Not supported (open fails naming the section and instruction): CO-RE relocations, kfunc calls and other
  * externs (.kconfig, .ksyms), struct_ops, legacy maps with non-zero extra bytes.
+ *
+ * Loading (bj_object__load, as libbpf's bpf_object__load) creates every map from its spec and every program
+ * with the object's map table; the object then owns them until bj_object__close.
  */
 #ifndef BPFJET_OBJECT_H
 #define BPFJET_OBJECT_H
 
 #include <bpfjet/insn.h>
+#include <bpfjet/map.h>
 #include <bpfjet/prog.h>
 
 struct bj_object;
@@ -105,6 +109,62 @@ BJ_API struct bj_map_spec *bj_object__find_map(struct bj_object *obj, const char
 /* Index of a map in the table, or -ENOENT. */
 BJ_API long bj_object__map_index(const struct bj_object *obj, const struct bj_map_spec *map);
 
+struct bj_object_load_opts {
+	size_t sz;
+	enum bj_engine engine;
+	enum bj_verifier_policy policy;
+	/*
+	 * The verifier's log, one line per call: at level 0 only for a rejected program (verified again at
+	 * level 1 to show the path to the error), at 1 and 2 for every program (2: every instruction walked).
+	 * The reason a load fails is in err.
+	 */
+	uint32_t log_level;
+	bj_object_log_fn log;
+	void *log_ctx;
+	/* Slots of per-CPU values (one per worker thread); 0 = number of configured CPUs. */
+	uint32_t n_workers;
+	/*
+	 * Directory for maps with `pinning = LIBBPF_PIN_BY_NAME`: each is pinned at <pin_root>/<name>, or, when a
+	 * load of this process pinned a compatible map there already, that map is shared. A pin lasts while an
+	 * object of this process uses it. NULL: no pinning.
+	 */
+	const char *pin_root;
+	/*
+	 * As bj_prog_opts: run every program checked instead of verifying it, or trust it (no checks). Checked
+	 * runs may touch the value areas of the program's arrays (global data) and what helpers hand back
+	 * (map values, ring buffer records): at most 8 regions per run, the packet's included.
+	 */
+	bool unverified;
+	bool unchecked;
+	bool blind;
+	/* Create only the program of this name (the others stay NULL, as with libbpf's autoload off). */
+	const char *prog_name;
+	/* BJ_PROG_TYPE_MEM programs are verified for buffers of this size (runs then need that much); 0: they
+	 * run checked. */
+	uint32_t mem_size;
+	/* Helpers for every program besides the built-in (and, for XDP programs, the XDP) ones, with their
+	 * prototypes for the verifier, and the pointer they receive through bj_run__user(). */
+	const struct bj_helper *helpers;
+	size_t n_helpers;
+	const struct bj_helper_proto *protos;
+	size_t n_protos;
+	void *user;
+};
+
+/*
+ * Creates the maps (inner templates of map-in-maps, global data from the possibly edited initial values,
+ * .rodata frozen after it is written, pins) and the programs (verified unless asked otherwise, then the
+ * initial slots of program arrays and map-in-maps). Returns 0, or -errno with err naming the map or the
+ * program, and for a program the verifier rejects, the instruction and the reason (err.insn is set; the
+ * log goes to opts->log). On failure nothing stays created and the object can be closed. -EBUSY when the
+ * object is loaded already.
+ */
+BJ_API int bj_object__load(struct bj_object *obj, const struct bj_object_load_opts *opts, struct bj_error *err);
+BJ_API bool bj_object__loaded(const struct bj_object *obj);
+/* The created program and map (borrowed, owned by the object), or NULL before load. */
+BJ_API struct bj_prog *bj_program__prog(const struct bj_program *prog);
+BJ_API struct bj_map *bj_map_spec__map(const struct bj_map_spec *map);
+
 BJ_API const char *bj_program__name(const struct bj_program *prog);
 BJ_API const char *bj_program__section(const struct bj_program *prog);
 BJ_API enum bj_prog_type bj_program__type(const struct bj_program *prog);
@@ -137,7 +197,8 @@ BJ_API const struct bj_map_slot *bj_map_spec__init_slots(const struct bj_map_spe
 BJ_API const void *bj_map_spec__initial_value(const struct bj_map_spec *map, size_t *size);
 /*
  * The same bytes, writable: the embedder sets `const volatile` configuration in .rodata (or initial values
- * in .data/.bss) here before the maps are created, as with libbpf skeletons.
+ * in .data/.bss) here before bj_object__load creates the maps, as with libbpf skeletons. After the load,
+ * the map (bj_map_spec__map) holds the live values.
  */
 BJ_API void *bj_map_spec__initial_value_mut(struct bj_map_spec *map, size_t *size);
 

@@ -32,6 +32,9 @@ struct bj_map_spec {
 	size_t shndx;
 	uint64_t sym_off, sym_size;
 	long values_off; /* byte offset of `values` in the definition, or -1 */
+	/* After bj_object__load: the map (a reference), and its entry in the process's pins when pinned by name. */
+	struct bj_map *map;
+	struct ld_pin *pin;
 };
 
 struct bj_program {
@@ -43,6 +46,7 @@ struct bj_program {
 	size_t n_insns;
 	struct bj_line_info *lines;
 	size_t n_lines;
+	struct bj_prog *prog; /* after bj_object__load */
 };
 
 struct bj_object {
@@ -53,6 +57,7 @@ struct bj_object {
 	size_t n_progs;
 	struct bj_map_spec **maps;
 	size_t n_maps;
+	bool loaded;
 };
 
 enum sec_kind {
@@ -145,6 +150,9 @@ int ld_collect_maps(struct loader *L);
 int ld_collect_map_slots(struct loader *L);
 long ld_map_at(const struct loader *L, size_t shndx, uint64_t off);
 void ld_map_spec_free(struct bj_map_spec *m);
+
+/* load.c: destroys what bj_object__load created (programs, maps, pins); the specs stay. */
+void ld_unload(struct bj_object *obj);
 
 /* reloc.c: programs. */
 int ld_collect_funcs(struct loader *L);

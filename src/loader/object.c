@@ -48,6 +48,7 @@ void bj_object__close(struct bj_object *obj)
 {
 	if (!obj)
 		return;
+	ld_unload(obj);
 	for (size_t i = 0; i < obj->n_progs; i++)
 		ld_program_free(obj->progs[i]);
 	for (size_t i = 0; i < obj->n_maps; i++)

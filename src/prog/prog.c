@@ -5,12 +5,14 @@
 #include <time.h>
 
 #include <bpfjet/helpers.h>
+#include <bpfjet/verifier.h>
 #include <bpfjet/xdp.h>
 
 #include "interp/interp.h"
 #include "jit/jit.h"
 #include "isa/isa.h"
 #include "helpers/helpers_int.h"
+#include "maps/map_internal.h"
 #include "maps/epoch.h"
 #include "prog/prog_int.h"
 
@@ -20,17 +22,23 @@ struct bj_prog {
 	enum bj_prog_type type;
 	enum bj_engine engine;
 	bool checked;
+	/* BJ_PROG_TYPE_MEM programs verified for a buffer of this size: smaller data is refused. */
+	uint32_t mem_size;
 	uint64_t budget;
 	bool blind;
 	void *user;
 	struct bj_interp *interp;
 	struct bj_jit_code *jit;
 	bj_jit_entry jit_entry;
+	/* The map table of the pseudo ld_imm64 forms, one reference held on each; helpers of checked runs
+	 * accept these maps only. */
+	struct bj_map **maps;
+	size_t n_maps;
+	/* The maps whose value the program addresses directly (global data): checked runs' regions. */
+	const struct bj_map **direct;
+	size_t n_direct;
 	bj_trace_fn trace;
 	void *trace_ctx;
-	/* The maps of bj_prog_opts.maps, which helpers in checked runs accept (a copy of the table). */
-	struct bj_map **run_maps;
-	size_t n_run_maps;
 	bj_helper_fn helpers[BJ_HELPER_ID_MAX];
 };
 
@@ -62,6 +70,177 @@ static int check_runnable_forms(const struct bj_insn *insns, size_t n, struct bj
 	return 0;
 }
 
+static bool is_map_ref(const struct bj_insn *in)
+{
+	return in->code == BJ_LDDW && (in->src == BPF_PSEUDO_MAP_FD || in->src == BPF_PSEUDO_MAP_VALUE ||
+				       in->src == BPF_PSEUDO_MAP_IDX || in->src == BPF_PSEUDO_MAP_IDX_VALUE);
+}
+
+static bool is_value_ref(const struct bj_insn *in)
+{
+	return in->src == BPF_PSEUDO_MAP_VALUE || in->src == BPF_PSEUDO_MAP_IDX_VALUE;
+}
+
+/* Takes a reference on every map of the table, so they live as long as the program. */
+static int take_maps(struct bj_prog *prog, struct bj_map *const *maps, size_t n, struct bj_error *err)
+{
+	if (!n)
+		return 0;
+	if (!maps)
+		return bj_fail(err, EINVAL, -1, -1, "bj_prog_opts: n_maps is %zu but maps is NULL", n);
+	for (size_t i = 0; i < n; i++) {
+		if (!maps[i])
+			return bj_fail(err, EINVAL, -1, -1, "bj_prog_opts: map %zu of the table is NULL", i);
+		if (maps[i]->ops->remote)
+			return bj_fail(err, EINVAL, -1, -1,
+				       "map %zu ('%s') was opened from a pin: programs run only on maps of their own process",
+				       i, maps[i]->name);
+	}
+	prog->maps = calloc(n, sizeof(*prog->maps));
+	if (!prog->maps)
+		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu maps", n);
+	for (size_t i = 0; i < n; i++) {
+		bj_map_get(maps[i]);
+		prog->maps[i] = maps[i];
+	}
+	prog->n_maps = n;
+	return 0;
+}
+
+/* Direct value access (ld_imm64 MAP_VALUE) exists, as in Linux, only for single-element arrays. */
+static int check_value_ref(const struct bj_map *map, size_t idx, uint32_t off, size_t i, struct bj_error *err)
+{
+	if (map->type != BJ_MAP_TYPE_ARRAY || map->max_entries != 1 || !bj_map_value_base(map))
+		return bj_fail(err, EINVAL, (long)i, -1,
+			       "insn %zu: direct value access to map %zu ('%s', %s with %u entries): only arrays of one "
+			       "entry allow it", i, idx, map->name, bj_map_type__name(map->type) ?: "?", map->max_entries);
+	if (off >= map->value_size)
+		return bj_fail(err, EINVAL, (long)i, -1, "insn %zu: offset %u is beyond the %u-byte value of map %zu ('%s')",
+			       i, off, map->value_size, idx, map->name);
+	return 0;
+}
+
+static int check_map_refs(const struct bj_prog *prog, const struct bj_insn *insns, size_t n, struct bj_error *err)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		const struct bj_insn *in = &insns[i];
+		int ret;
+
+		if (!is_map_ref(in)) {
+			i += in->code == BJ_LDDW;
+			continue;
+		}
+		if (in->imm < 0 || (size_t)in->imm >= prog->n_maps)
+			return bj_fail(err, EINVAL, (long)i, -1, "insn %zu refers to map %d, but the program's table has %zu maps",
+				       i, in->imm, prog->n_maps);
+		if (!is_value_ref(in) && in[1].imm)
+			return bj_fail(err, EINVAL, (long)i, -1, "insn %zu: map reference with non-zero second imm %d", i,
+				       in[1].imm);
+		if (is_value_ref(in) &&
+		    (ret = check_value_ref(prog->maps[in->imm], (size_t)in->imm, (uint32_t)in[1].imm, i, err)))
+			return ret;
+		i++;
+	}
+	return 0;
+}
+
+static bool is_direct(const struct bj_prog *prog, const struct bj_map *map)
+{
+	for (size_t i = 0; i < prog->n_direct; i++)
+		if (prog->direct[i] == map)
+			return true;
+	return false;
+}
+
+/* After verification, on the copy the engines run: map references become plain 64-bit addresses. */
+static int resolve_map_refs(struct bj_prog *prog, struct bj_error *err)
+{
+	for (size_t i = 0; i + 1 < prog->n; i++) {
+		struct bj_insn *in = &prog->insns[i];
+		const struct bj_map *map;
+		uint64_t addr;
+
+		if (!is_map_ref(in)) {
+			i += in->code == BJ_LDDW;
+			continue;
+		}
+		map = prog->maps[in->imm];
+		addr = (uint64_t)(uintptr_t)map;
+		if (is_value_ref(in)) {
+			addr = (uint64_t)(uintptr_t)bj_map_value_base(map) + (uint32_t)in[1].imm;
+			if (!is_direct(prog, map)) {
+				if (!prog->direct && !(prog->direct = calloc(prog->n_maps, sizeof(*prog->direct))))
+					return bj_fail(err, ENOMEM, -1, -1, "out of memory");
+				prog->direct[prog->n_direct++] = map;
+			}
+		}
+		in[0].src = 0;
+		in[0].imm = (int32_t)(uint32_t)addr;
+		in[1].imm = (int32_t)(uint32_t)(addr >> 32);
+		i++;
+	}
+	return 0;
+}
+
+static void describe_map(const struct bj_map *m, const struct bj_verifier_map *inner, struct bj_verifier_map *vm)
+{
+	bool frozen = atomic_load(&m->frozen) && (m->map_flags & BJ_F_RDONLY_PROG);
+
+	*vm = (struct bj_verifier_map){
+		.type = m->type,
+		.key_size = m->key_size,
+		.value_size = m->value_size,
+		.max_entries = m->max_entries,
+		.flags = m->map_flags,
+		.spin_lock_off = m->spin_lock_off,
+		.frozen = frozen,
+		.frozen_value = frozen && m->type == BJ_MAP_TYPE_ARRAY && m->max_entries == 1 ? bj_map_value_base(m) : NULL,
+		.inner = inner,
+	};
+}
+
+static int verify(const struct bj_prog *prog, const struct bj_insn *insns, size_t n, const struct bj_prog_opts *opts,
+		  struct bj_error *err)
+{
+	/* One allocation: the maps' descriptors, then the inner templates they point at. */
+	struct bj_verifier_map *vmaps = calloc(2 * prog->n_maps + 1, sizeof(*vmaps));
+	struct bj_verifier_map *inners = vmaps + prog->n_maps;
+	int ret;
+
+	if (!vmaps)
+		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu map descriptors", prog->n_maps);
+	for (size_t i = 0; i < prog->n_maps; i++) {
+		const struct bj_map *inner = prog->maps[i]->inner_meta;
+
+		if (inner)
+			describe_map(inner, NULL, &inners[i]);
+		describe_map(prog->maps[i], inner ? &inners[i] : NULL, &vmaps[i]);
+	}
+	BJ_OPTS(bj_verifier_opts, vo, .type = prog->type, .attach = BJ_OPTS_GET(opts, attach, BJ_ATTACH_NONE),
+		.policy = BJ_OPTS_GET(opts, policy, BJ_VERIFIER_PRIVILEGED), .maps = vmaps, .n_maps = prog->n_maps,
+		.mem_size = prog->mem_size, .protos = BJ_OPTS_GET(opts, protos, NULL),
+		.n_protos = BJ_OPTS_GET(opts, n_protos, 0), .log_level = BJ_OPTS_GET(opts, log_level, 0),
+		.log_buf = BJ_OPTS_GET(opts, log_buf, NULL), .log_size = BJ_OPTS_GET(opts, log_size, 0),
+		.line_info = BJ_OPTS_GET(opts, line_info, NULL), .n_line_info = BJ_OPTS_GET(opts, n_line_info, 0));
+	ret = bj_verify(insns, n, &vo, NULL, err);
+	free(vmaps);
+	return ret;
+}
+
+/*
+ * Verified by default, then run without checks; `unverified` runs checked; `unchecked` is trusted code.
+ * A memory program can be verified only when the size of its buffer is known.
+ */
+static bool wants_verification(struct bj_prog *prog, const struct bj_prog_opts *opts)
+{
+	if (BJ_OPTS_GET(opts, unchecked, false)) {
+		prog->checked = false;
+		return false;
+	}
+	prog->checked = BJ_OPTS_GET(opts, unverified, false) || (prog->type == BJ_PROG_TYPE_MEM && !prog->mem_size);
+	return !prog->checked;
+}
+
 static int fill_helpers(struct bj_prog *prog, const struct bj_helper *helpers, size_t n, struct bj_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -75,20 +254,6 @@ static int fill_helpers(struct bj_prog *prog, const struct bj_helper *helpers, s
 				       h->name ? h->name : "unnamed");
 		prog->helpers[h->id] = h->fn;
 	}
-	return 0;
-}
-
-static int copy_run_maps(struct bj_prog *prog, struct bj_map *const *maps, size_t n, struct bj_error *err)
-{
-	if (!n)
-		return 0;
-	if (!maps)
-		return bj_fail(err, EINVAL, -1, -1, "bj_prog_opts: n_maps is %zu but maps is NULL", n);
-	prog->run_maps = malloc(n * sizeof(*maps));
-	if (!prog->run_maps)
-		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu maps", n);
-	memcpy(prog->run_maps, maps, n * sizeof(*maps));
-	prog->n_run_maps = n;
 	return 0;
 }
 
@@ -150,10 +315,13 @@ static int prepare_engine(struct bj_prog *prog, struct bj_error *err)
 static void run_set_prog(const struct bj_prog *prog, struct bj_run *run)
 {
 	run->checked = prog->checked;
-	if (prog->n_run_maps) {
-		run->maps = prog->run_maps;
-		run->n_maps = prog->n_run_maps;
+	if (prog->n_maps) {
+		run->maps = prog->maps;
+		run->n_maps = prog->n_maps;
 	}
+	/* A program reached by a tail call brings its own global data. */
+	if (prog->checked)
+		bj_prog_add_map_regions(prog, run);
 }
 
 uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struct bj_run *run)
@@ -182,7 +350,7 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 
 	prog->type = BJ_OPTS_GET(opts, type, BJ_PROG_TYPE_MEM);
 	prog->engine = BJ_OPTS_GET(opts, engine, BJ_ENGINE_INTERP);
-	prog->checked = !BJ_OPTS_GET(opts, unchecked, false);
+	prog->mem_size = BJ_OPTS_GET(opts, mem_size, 0);
 	prog->budget = BJ_OPTS_GET(opts, insn_budget, 0);
 	if (!prog->budget)
 		prog->budget = BJ_DEFAULT_INSN_BUDGET;
@@ -192,9 +360,12 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 	prog->trace_ctx = BJ_OPTS_GET(opts, trace_ctx, NULL);
 	if ((unsigned)prog->type > BJ_PROG_TYPE_SCHED_CLS)
 		return bj_fail(err, EINVAL, -1, -1, "unknown program type %d", (int)prog->type);
-	ret = copy_run_maps(prog, BJ_OPTS_GET(opts, maps, NULL), BJ_OPTS_GET(opts, n_maps, 0), err);
-	if (!ret)
-		ret = fill_builtin_helpers(prog, err);
+	if ((ret = take_maps(prog, BJ_OPTS_GET(opts, maps, NULL), BJ_OPTS_GET(opts, n_maps, 0), err)) ||
+	    (ret = check_map_refs(prog, insns, n, err)))
+		return ret;
+	if (wants_verification(prog, opts) && (ret = verify(prog, insns, n, opts, err)))
+		return ret;
+	ret = fill_builtin_helpers(prog, err);
 	if (!ret)
 		ret = fill_helpers(prog, BJ_OPTS_GET(opts, helpers, NULL), BJ_OPTS_GET(opts, n_helpers, 0), err);
 	if (ret)
@@ -204,8 +375,8 @@ static int prog_setup(struct bj_prog *prog, const struct bj_insn *insns, size_t 
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %zu instructions", n);
 	memcpy(prog->insns, insns, n * sizeof(*insns));
 	prog->n = n;
-	ret = check_helper_calls(prog, err);
-	if (ret)
+	if ((ret = resolve_map_refs(prog, err)) || (ret = check_runnable_forms(prog->insns, prog->n, err)) ||
+	    (ret = check_helper_calls(prog, err)))
 		return ret;
 	return prepare_engine(prog, err);
 }
@@ -221,8 +392,6 @@ int bj_prog__create(const struct bj_insn *insns, size_t n, const struct bj_prog_
 	if (!BJ_OPTS_VALID(opts, struct bj_prog_opts))
 		return bj_fail(err, EINVAL, -1, -1, "bj_prog_opts: unknown non-zero fields (size %zu)", opts->sz);
 	ret = bj_insns_validate(insns, n, err);
-	if (!ret)
-		ret = check_runnable_forms(insns, n, err);
 	if (ret)
 		return ret;
 	prog = calloc(1, sizeof(*prog));
@@ -243,7 +412,10 @@ void bj_prog__destroy(struct bj_prog *prog)
 		return;
 	bj_interp_free(prog->interp);
 	bj_jit_code_free(prog->jit);
-	free(prog->run_maps);
+	for (size_t i = 0; i < prog->n_maps; i++)
+		bj_map_put(prog->maps[i]);
+	free(prog->maps);
+	free(prog->direct);
 	free(prog->insns);
 	free(prog);
 }
@@ -270,6 +442,11 @@ bool bj_prog_checked(const struct bj_prog *prog)
 	return prog->checked;
 }
 
+const struct bj_jit_code *bj_prog_jit_code(const struct bj_prog *prog)
+{
+	return prog->jit;
+}
+
 void *bj_prog_jit_entry(const struct bj_prog *prog)
 {
 	return (void *)prog->jit_entry;
@@ -282,9 +459,35 @@ void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 	run->user = prog->user;
 	run->trace = prog->trace;
 	run->trace_ctx = prog->trace_ctx;
-	run->maps = prog->run_maps;
-	run->n_maps = prog->n_run_maps;
+	run->maps = prog->maps;
+	run->n_maps = prog->n_maps;
 	run_set_prog(prog, run);
+}
+
+static bool has_region(const struct bj_run *run, const void *start)
+{
+	for (unsigned i = 0; i < run->n_regions; i++)
+		if (run->regions[i].start == (uintptr_t)start)
+			return true;
+	return false;
+}
+
+void bj_prog_add_map_regions(const struct bj_prog *prog, struct bj_run *run)
+{
+	for (size_t i = 0; i < prog->n_direct; i++) {
+		const struct bj_map *m = prog->direct[i];
+
+		if (!has_region(run, bj_map_value_base(m)))
+			bj_run_add_region(run, bj_map_value_base(m), m->value_size, !(m->map_flags & BJ_F_RDONLY_PROG));
+	}
+}
+
+static int check_mem_size(const struct bj_prog *prog, size_t size, struct bj_error *err)
+{
+	if (size < prog->mem_size)
+		return bj_fail(err, EINVAL, -1, -1, "%zu bytes of data, but the program was verified for at least %u", size,
+			       prog->mem_size);
+	return 0;
 }
 
 static uint64_t now_ns(void)
@@ -327,6 +530,8 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 		return bj_fail(err, EINVAL, -1, -1, "bj_run_opts: unknown non-zero fields (size %zu)", opts->sz);
 	size = opts->data_in ? opts->data_size_in : 0;
 	repeat = opts->repeat ? opts->repeat : 1;
+	if ((ret = check_mem_size(prog, size, err)))
+		return ret;
 	if (size && !(buf = malloc(size)))
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %u bytes of data", size);
 
@@ -355,9 +560,12 @@ int bj_prog__exec(struct bj_prog *prog, void *mem, size_t len, uint64_t *r0, str
 {
 	struct bj_run run;
 	uint64_t ret;
+	int err_ret;
 
 	if (!prog || (!mem && len))
 		return bj_fail(err, EINVAL, -1, -1, "bj_prog__exec: missing program or memory");
+	if ((err_ret = check_mem_size(prog, len, err)))
+		return err_ret;
 	bj_prog_run_init(prog, &run);
 	if (len)
 		bj_run_add_region(&run, mem, len, true);

@@ -17,6 +17,15 @@ uint64_t bj_prog_invoke(const struct bj_prog *prog, void *r1, uint64_t r2, struc
 /* The helper table (BJ_HELPER_ID_MAX entries, NULL where none). */
 bj_helper_fn const *bj_prog_helpers(const struct bj_prog *prog);
 bool bj_prog_checked(const struct bj_prog *prog);
+/*
+ * Checked runs: the values the program addresses directly (global data) as regions, once each; helpers add
+ * the values they hand back. bj_prog_invoke does it for each program it enters (tail calls included);
+ * callers that enter JIT code themselves do it first.
+ */
+void bj_prog_add_map_regions(const struct bj_prog *prog, struct bj_run *run);
+struct bj_jit_code;
+/* The JIT's compiled code, or NULL when the program runs on the interpreter. */
+const struct bj_jit_code *bj_prog_jit_code(const struct bj_prog *prog);
 /* The JIT's native entry (a bj_jit_entry), or NULL when the program runs on the interpreter. */
 void *bj_prog_jit_entry(const struct bj_prog *prog);
 

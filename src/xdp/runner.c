@@ -427,6 +427,7 @@ static void run_per_packet(struct bj_xdp *x, struct bj_xdp_worker *w, struct cou
 		if (x->checked) {
 			bj_run_add_region(run, f->buf, f->buf_sz, true);
 			bj_run_add_region(run, &s->md, sizeof(s->md), false);
+			bj_prog_add_map_regions(x->prog, run);
 		}
 		w->cur_ctx = (uintptr_t)s;
 		r0 = call_one(x, dispatch, s, run);
@@ -487,8 +488,10 @@ static void run_batched(struct bj_xdp *x, struct bj_xdp_worker *w, struct counts
 		uint64_t done = 0;
 
 		reset_run(run, x->budget * left);
-		if (x->checked)
+		if (x->checked) {
 			add_batch_regions(w, run);
+			bj_prog_add_map_regions(x->prog, run);
+		}
 		if (x->loop) {
 			done = bj_xdp_loop_fn_of(x->loop)(&w->slots[start], left, run);
 		} else {

@@ -286,8 +286,8 @@ struct create_case {
 static const struct create_case create_cases[] = {
 	{ "unknown helper", PROG(MOV64K(1, 0), CALL(300), EXIT), -EINVAL, 1, "call to unknown helper 300 at insn 1" },
 	{ "negative helper id", PROG(CALL(-1), EXIT), -EINVAL, 0, "call to unknown helper -1 at insn 0" },
-	{ "unresolved map pseudo", PROG(MOV64K(0, 0), I(BJ_LDDW, 1, BPF_PSEUDO_MAP_IDX, 0, 0), I(0, 0, 0, 0, 0), EXIT),
-	  -EINVAL, 1, "unresolved ld_imm64 pseudo form (src 5) at insn 1" },
+	{ "map reference without a map table", PROG(MOV64K(0, 0), I(BJ_LDDW, 1, BPF_PSEUDO_MAP_IDX, 0, 0), I(0, 0, 0, 0, 0), EXIT),
+	  -EINVAL, 1, "insn 1 refers to map 0, but the program's table has 0 maps" },
 	{ "kfunc", PROG(I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, 99), EXIT), -EOPNOTSUPP, 0,
 	  "call by BTF id (kfunc 99) at insn 0" },
 	{ "invalid program", PROG(MOV64K(0, 0)), -EINVAL, 0, "program has no exit instruction" },

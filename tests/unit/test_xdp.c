@@ -54,7 +54,7 @@ static struct bj_prog *make_prog(const char *text, enum bj_engine engine, bool c
 	memcpy(helpers, xh, nh * sizeof(*xh));
 	helpers[nh++] = (struct bj_helper){ 1, "bpf_map_lookup_elem", test_map_lookup };
 	BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = engine, .helpers = helpers, .n_helpers = nh,
-		.unchecked = !checked);
+		.unchecked = !checked, .unverified = checked);
 	if (bj_prog__create(insns, n, &po, &prog, &err))
 		fail_msg("create: %s (insn %ld)", err.msg, err.insn);
 	free(insns);
@@ -943,7 +943,7 @@ static void test_example_mac_swap(void **state)
 		struct result r;
 
 		BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = md->engine, .helpers = xh,
-			.n_helpers = nh, .unchecked = !md->checked);
+			.n_helpers = nh, .unchecked = !md->checked, .unverified = md->checked);
 		assert_int_equal(bj_prog__create(insns, n, &po, &prog, NULL), 0);
 		r = run_capture(prog, md->exec, &used);
 		if (!m) {

@@ -34,6 +34,7 @@ struct xdp_args {
 	uint32_t duration;
 	bool json;
 	bool unchecked;
+	bool kernel;
 };
 
 static int parse_u32(const char *verb, const char *opt, const char *s, uint32_t min, uint32_t *out)
@@ -109,6 +110,8 @@ static int parse_args(int argc, char **argv, struct xdp_args *a)
 			a->json = true;
 		else if (!strcmp(opt, "--unchecked"))
 			a->unchecked = true;
+		else if (!strcmp(opt, "--kernel"))
+			a->kernel = true;
 		else if (opt[0] == '-' && opt[1] == '-') {
 			if (i + 1 >= argc)
 				return cli_fail(a->verb, opt, "needs a value");
@@ -136,41 +139,26 @@ static const struct bj_program *find_xdp_prog(const struct bj_object *obj, const
 	return NULL;
 }
 
-/* Programs without map references are created from their instructions; maps need the object loaded. */
-static int load_prog(const struct xdp_args *a, struct bj_prog **out)
+/* Loads the object (maps, then every program verified); the program lives as long as the object. */
+static int load_prog(const struct xdp_args *a, struct bj_object **obj, struct bj_prog **out)
 {
 	const struct bj_program *p;
 	struct bj_error err = { 0 };
-	const struct bj_insn *insns;
-	const struct bj_helper *helpers;
-	struct bj_object *obj;
-	size_t n, nh;
-	int ret;
 
-	if (bj_object__open_file(a->obj, NULL, &obj, &err))
+	if (bj_object__open_file(a->obj, NULL, obj, &err))
 		return cli_fail(a->verb, a->obj, "%s", err.msg);
-	p = find_xdp_prog(obj, a->prog);
+	p = find_xdp_prog(*obj, a->prog);
 	if (!p || bj_program__type(p) != BJ_PROG_TYPE_XDP) {
-		bj_object__close(obj);
+		bj_object__close(*obj);
 		return cli_fail(a->verb, a->obj, "no XDP program%s%s", a->prog ? " named " : "", a->prog ? a->prog : "");
 	}
-	insns = bj_program__insns(p, &n);
-	for (size_t i = 0; i < n; i++)
-		if (insns[i].code == 0x18 && insns[i].src) {
-			ret = cli_fail(a->verb, bj_program__name(p),
-				       "insn %zu refers to a map: programs with maps need object loading, which this "
-				       "build does not have yet", i);
-			bj_object__close(obj);
-			return ret;
-		}
-	helpers = bj_xdp_helpers(&nh);
-	BJ_OPTS(bj_prog_opts, po, .name = bj_program__name(p), .type = BJ_PROG_TYPE_XDP, .engine = a->engine,
-		.helpers = helpers, .n_helpers = nh, .unchecked = a->unchecked);
-	ret = bj_prog__create(insns, n, &po, out, &err);
-	if (ret)
-		ret = cli_fail(a->verb, bj_program__name(p), "%s (insn %ld)", err.msg, err.insn);
-	bj_object__close(obj);
-	return ret;
+	BJ_OPTS(bj_object_load_opts, lo, .engine = a->engine, .unchecked = a->unchecked, .log = cli_log_line);
+	if (bj_object__load(*obj, &lo, &err)) {
+		bj_object__close(*obj);
+		return cli_fail(a->verb, a->obj, "%s", err.msg);
+	}
+	*out = bj_program__prog(p);
+	return 0;
 }
 
 static struct bj_xdp *volatile running;
@@ -289,6 +277,7 @@ static int make_runner(const struct xdp_args *a, struct bj_prog *prog, struct bj
 static int xdp_run(struct xdp_args *a)
 {
 	struct bj_error err = { 0 };
+	struct bj_object *obj;
 	struct bj_prog *prog;
 	struct bj_xdp *x;
 	double t0;
@@ -296,10 +285,14 @@ static int xdp_run(struct xdp_args *a)
 
 	if (!a->pcap_in)
 		return cli_fail("xdp run", "arguments", "missing --pcap-in F");
-	if (load_prog(a, &prog))
+	if (a->kernel && a->pcap_out)
+		return cli_fail("xdp run", "--kernel", "counts only: --pcap-out is for bpfjet runs");
+	if (a->kernel)
+		return cli_xdp_kernel_run(a->obj, a->prog, a->pcap_in, a->repeat, a->json);
+	if (load_prog(a, &obj, &prog))
 		return 1;
 	if (make_runner(a, prog, &x)) {
-		bj_prog__destroy(prog);
+		bj_object__close(obj);
 		return 1;
 	}
 	t0 = now_s();
@@ -319,13 +312,14 @@ static int xdp_run(struct xdp_args *a)
 	if (!ret)
 		print_result(a, x, now_s() - t0);
 	bj_xdp__destroy(x);
-	bj_prog__destroy(prog);
+	bj_object__close(obj);
 	return ret;
 }
 
 static int xdp_attach(struct xdp_args *a)
 {
 	struct bj_error err = { 0 };
+	struct bj_object *obj;
 	struct bj_prog *prog;
 	struct bj_xdp *x;
 	struct bj_io *io;
@@ -334,10 +328,10 @@ static int xdp_attach(struct xdp_args *a)
 
 	if (!a->dev)
 		return cli_fail("xdp attach", "arguments", "missing --dev IFACE");
-	if (load_prog(a, &prog))
+	if (load_prog(a, &obj, &prog))
 		return 1;
 	if (make_runner(a, prog, &x)) {
-		bj_prog__destroy(prog);
+		bj_object__close(obj);
 		return 1;
 	}
 	BJ_OPTS(bj_io_opts, io_opts, .ifname = a->dev, .queue = a->queue, .rx_wait_ms = 100, .below_4g = true);
@@ -356,7 +350,7 @@ static int xdp_attach(struct xdp_args *a)
 			print_result(a, x, now_s() - t0);
 	}
 	bj_xdp__destroy(x);
-	bj_prog__destroy(prog);
+	bj_object__close(obj);
 	return ret;
 }
 

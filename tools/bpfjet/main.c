@@ -24,6 +24,12 @@ int cli_fail(const char *what, const char *where, const char *fmt, ...)
 	return 1;
 }
 
+void cli_log_line(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", msg);
+}
+
 int cli_read_file(const char *path, uint8_t **data, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
