@@ -165,7 +165,7 @@ struct runner {
 
 static int runner_open(const struct bench_prog *bp, const struct mode *m, struct runner *r)
 {
-	struct bj_helper helpers[8];
+	struct bj_helper helpers[16];
 	const struct bj_helper *xh;
 	struct bj_insn *insns;
 	char ref[32], *text;

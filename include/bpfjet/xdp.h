@@ -51,12 +51,16 @@ struct bj_xdp_md {
 #define BJ_XDP_FN_REDIRECT_MAP 51
 #define BJ_XDP_FN_XDP_ADJUST_META 54
 #define BJ_XDP_FN_XDP_ADJUST_TAIL 65
+#define BJ_XDP_FN_XDP_GET_BUFF_LEN 188
+#define BJ_XDP_FN_XDP_LOAD_BYTES 189
+#define BJ_XDP_FN_XDP_STORE_BYTES 190
 /* bpf_redirect_map flags (DEVMAP and DEVMAP_HASH only). */
 #define BJ_XDP_F_BROADCAST (1ull << 3)
 #define BJ_XDP_F_EXCLUDE_INGRESS (1ull << 4)
 
 /*
- * The XDP helpers (bpf_xdp_adjust_head/meta/tail, bpf_redirect, bpf_redirect_map), for bj_prog_opts.helpers.
+ * The XDP helpers (bpf_xdp_adjust_head/meta/tail, bpf_redirect, bpf_redirect_map, bpf_xdp_get_buff_len,
+ * bpf_xdp_load_bytes/store_bytes), for bj_prog_opts.helpers.
  * They work only inside runs of a bj_xdp runner; elsewhere they stop the run with -EINVAL.
  */
 BJ_API const struct bj_helper *bj_xdp_helpers(size_t *n);
@@ -106,8 +110,9 @@ struct bj_xdp_opts {
 
 /*
  * Prepares a runner for an XDP program (created with type BJ_PROG_TYPE_XDP and the helpers of
- * bj_xdp_helpers()); the program must outlive the runner. -EOPNOTSUPP for multi-buffer programs and for a
- * batched mode the program cannot use (tail calls, stack too deep: err says why; AUTO falls back instead).
+ * bj_xdp_helpers()); the program must outlive the runner. -EOPNOTSUPP for a batched mode the program cannot
+ * use (tail calls, stack too deep: err says why; AUTO falls back instead). Multi-buffer (xdp.frags) programs
+ * are refused by the loader.
  */
 BJ_API int bj_xdp__create(struct bj_prog *prog, const struct bj_xdp_opts *opts, struct bj_xdp **out,
 			  struct bj_error *err);

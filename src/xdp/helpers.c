@@ -263,12 +263,71 @@ uint64_t bj_xdp_redirect_map_at_trusted(uint64_t map, uint64_t key, uint64_t fla
 	return redirect_map_at(map, key, flags, ctx, run, false);
 }
 
+/*
+ * bpf_xdp_load_bytes / bpf_xdp_store_bytes on a single-buffer frame: Linux refuses offsets or lengths above
+ * 0xffff with -EFAULT and a range past the packet's end with -EINVAL, and copies nothing then.
+ */
+static uint64_t xdp_copy_bytes(uint64_t ctx, uint64_t offset, uint64_t buf, uint64_t len, struct bj_run *run,
+			       bool store, const char *helper)
+{
+	uint32_t off = (uint32_t)offset, n = (uint32_t)len, i;
+	struct bj_frame *f;
+	uint8_t *pkt;
+
+	if (!(f = frame_of(run, ctx, &i, helper)))
+		return 0;
+	if (off > 0xffff || n > 0xffff)
+		return (uint64_t)-EFAULT;
+	if ((uint64_t)off + n > f->data_end - f->data)
+		return (uint64_t)-EINVAL;
+	if (BJ_UNLIKELY(run->checked && !bj_run_mem_ok(run, (uintptr_t)buf, n, !store))) {
+		bj_run_fault(run, EFAULT, -1, "%s: r3 (0x%llx, %u bytes) is not memory of this run", helper,
+			     (unsigned long long)buf, n);
+		return 0;
+	}
+	pkt = f->buf + f->data + off;
+	if (store)
+		memcpy(pkt, (const void *)(uintptr_t)buf, n);
+	else
+		memcpy((void *)(uintptr_t)buf, pkt, n);
+	return 0;
+}
+
+/* Frames are single buffers: the packet's length is its linear part. */
+static uint64_t xdp_get_buff_len(uint64_t ctx, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
+{
+	struct bj_frame *f;
+	uint32_t i;
+
+	(void)r2, (void)r3, (void)r4, (void)r5;
+	if (!(f = frame_of(run, ctx, &i, "bpf_xdp_get_buff_len")))
+		return 0;
+	return f->data_end - f->data;
+}
+
+static uint64_t xdp_load_bytes(uint64_t ctx, uint64_t offset, uint64_t buf, uint64_t len, uint64_t r5,
+			       struct bj_run *run)
+{
+	(void)r5;
+	return xdp_copy_bytes(ctx, offset, buf, len, run, false, "bpf_xdp_load_bytes");
+}
+
+static uint64_t xdp_store_bytes(uint64_t ctx, uint64_t offset, uint64_t buf, uint64_t len, uint64_t r5,
+				struct bj_run *run)
+{
+	(void)r5;
+	return xdp_copy_bytes(ctx, offset, buf, len, run, true, "bpf_xdp_store_bytes");
+}
+
 static const struct bj_helper xdp_helpers[] = {
 	{ BJ_XDP_FN_REDIRECT, "bpf_redirect", xdp_redirect },
 	{ BJ_XDP_FN_XDP_ADJUST_HEAD, "bpf_xdp_adjust_head", xdp_adjust_head },
 	{ BJ_XDP_FN_REDIRECT_MAP, "bpf_redirect_map", xdp_redirect_map },
 	{ BJ_XDP_FN_XDP_ADJUST_META, "bpf_xdp_adjust_meta", xdp_adjust_meta },
 	{ BJ_XDP_FN_XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", xdp_adjust_tail },
+	{ BJ_XDP_FN_XDP_GET_BUFF_LEN, "bpf_xdp_get_buff_len", xdp_get_buff_len },
+	{ BJ_XDP_FN_XDP_LOAD_BYTES, "bpf_xdp_load_bytes", xdp_load_bytes },
+	{ BJ_XDP_FN_XDP_STORE_BYTES, "bpf_xdp_store_bytes", xdp_store_bytes },
 };
 
 const struct bj_helper *bj_xdp_helpers(size_t *n)

@@ -29,8 +29,6 @@ struct counts {
 	uint64_t packets, batches, actions[BJ_XDP_N_ACTIONS + 1], faults, busy_ticks;
 };
 
-/* Linux's bpf_xdp_get_buff_len, bpf_xdp_load_bytes, bpf_xdp_store_bytes: only for multi-buffer programs. */
-static const int32_t frags_helpers[] = { 76, 189, 190 };
 
 struct bj_xdp {
 	struct bj_prog *prog;
@@ -207,21 +205,6 @@ static bool may_stop(const struct bj_insn *insns, size_t n, bool own_redirect)
 	return false;
 }
 
-static int check_single_buffer(const struct bj_xdp *x, struct bj_error *err)
-{
-	const struct bj_insn *insns;
-	size_t n;
-
-	insns = bj_prog__insns(x->prog, &n);
-	for (size_t i = 0; i < BJ_ARRAY_SIZE(frags_helpers); i++)
-		if (bj_xdp_calls_helper(insns, n, frags_helpers[i]))
-			return bj_fail(err, EOPNOTSUPP, -1, -1,
-				       "xdp: the program calls helper %d, for multi-buffer (xdp.frags) frames, which "
-				       "bpfjet does not support: frames are single buffers of at most %u bytes",
-				       frags_helpers[i], BJ_IO_MAX_LINEAR(BJ_IO_FRAME_SIZE));
-	return 0;
-}
-
 /* Resolves AUTO and prepares the batched form; AUTO falls back to per-packet calls with the reason kept. */
 static int choose_exec(struct bj_xdp *x, enum bj_xdp_exec want, struct bj_error *err)
 {
@@ -326,9 +309,7 @@ int bj_xdp__create(struct bj_prog *prog, const struct bj_xdp_opts *opts, struct 
 		free(x);
 		return ret;
 	}
-	ret = check_single_buffer(x, err);
-	if (!ret)
-		ret = choose_call(x, BJ_OPTS_GET(opts, dispatcher, NULL));
+	ret = choose_call(x, BJ_OPTS_GET(opts, dispatcher, NULL));
 	if (ret) {
 		if (!err || !err->msg[0])
 			bj_fail(err, -ret, -1, -1, "xdp: cannot attach the program to the dispatcher");

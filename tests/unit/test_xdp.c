@@ -41,7 +41,7 @@ static uint64_t test_map_lookup(uint64_t map, uint64_t key, uint64_t r3, uint64_
 
 static struct bj_prog *make_prog(const char *text, enum bj_engine engine, bool checked)
 {
-	struct bj_helper helpers[8];
+	struct bj_helper helpers[16];
 	const struct bj_helper *xh;
 	struct bj_error err = { 0 };
 	struct bj_insn *insns;
@@ -623,6 +623,62 @@ static void test_adjust_meta_limits(void **state)
 	bj_prog__destroy(prog);
 }
 
+/* Runs `text` on one 64-byte frame whose byte i is i; returns the verdict (r0's low 32 bits) and the frame. */
+static uint32_t run_on_counting_frame(const char *text, bool checked, uint8_t *bytes_out)
+{
+	struct bj_prog *prog = make_prog(text, BJ_ENGINE_INTERP, checked);
+	struct bj_batch *b;
+	struct bj_xdp *x;
+	uint32_t verdict;
+
+	assert_int_equal(bj_xdp__create(prog, NULL, &x, NULL), 0);
+	BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+	assert_int_equal(bj_batch__create(1, &bo, &b), 0);
+	b->frames[0].data_end = b->frames[0].data + 64;
+	for (int i = 0; i < 64; i++)
+		b->frames[0].buf[b->frames[0].data + i] = (uint8_t)i;
+	b->n = 1;
+	assert_int_equal(bj_xdp__run_batch(x, 0, b, NULL), 0);
+	verdict = b->frames[0].action;
+	memcpy(bytes_out, b->frames[0].buf + b->frames[0].data, 64);
+	b->n = 0;
+	bj_batch__destroy(b);
+	bj_xdp__destroy(x);
+	bj_prog__destroy(prog);
+	return verdict;
+}
+
+/* bpf_xdp_load_bytes / store_bytes / get_buff_len on single-buffer frames, with Linux's error codes. */
+static void test_load_store_bytes(void **state)
+{
+	static const struct { uint32_t off, len; int32_t want; } loads[] = {
+		{ 0, 4, 0x03020100 }, { 60, 4, 0x3f3e3d3c }, { 61, 4, -EINVAL }, { 64, 0, 0 },
+		{ 0, 65, -EINVAL }, { 0x10000, 1, -EFAULT }, { 0, 0x10000, -EFAULT },
+	};
+	uint8_t bytes[64];
+	char text[512];
+
+	(void)state;
+	for (int checked = 0; checked <= 1; checked++) {
+		for (size_t i = 0; i < N(loads); i++) {
+			snprintf(text, sizeof(text),
+				 "stdw [%%r10-8], 0\n mov %%r2, %u\n mov %%r3, %%r10\n add %%r3, -8\n mov %%r4, %u\n"
+				 "call 189\n jne %%r0, 0, out\n ldxw %%r0, [%%r10-8]\n out:\n exit\n",
+				 loads[i].off, loads[i].len);
+			assert_int_equal((int32_t)run_on_counting_frame(text, checked, bytes), loads[i].want);
+		}
+		assert_int_equal(run_on_counting_frame("stw [%r10-4], 0x11223344\n mov %r2, 4\n mov %r3, %r10\n"
+						       "add %r3, -4\n mov %r4, 4\n call 190\n exit\n", checked, bytes), 0);
+		assert_memory_equal(bytes + 4, "\x44\x33\x22\x11", 4);
+		assert_int_equal(bytes[8], 8);
+		assert_int_equal((int32_t)run_on_counting_frame("stw [%r10-4], 1\n mov %r2, 62\n mov %r3, %r10\n"
+								"add %r3, -4\n mov %r4, 4\n call 190\n exit\n",
+								checked, bytes), -EINVAL);
+		assert_int_equal(bytes[63], 63);
+		assert_int_equal(run_on_counting_frame("call 188\n exit\n", checked, bytes), 64);
+	}
+}
+
 /* bpf_redirect: flags must be 0 (else ABORTED); bpf_redirect_map: fallback in the low bits, flag rules. */
 static void test_redirect_rules(void **state)
 {
@@ -686,7 +742,7 @@ static uint64_t own_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint
 static void test_redirect_replaced(void **state)
 {
 	static const enum bj_xdp_exec execs[] = { BJ_XDP_EXEC_PER_PACKET, BJ_XDP_EXEC_REWRITE };
-	struct bj_helper helpers[8];
+	struct bj_helper helpers[16];
 	const struct bj_helper *xh;
 	struct bj_insn *insns;
 	size_t n, nh;
@@ -966,6 +1022,7 @@ int main(void)
 		cmocka_unit_test(test_adjust_head_limits),
 		cmocka_unit_test(test_adjust_tail_limits),
 		cmocka_unit_test(test_adjust_meta_limits),
+		cmocka_unit_test(test_load_store_bytes),
 		cmocka_unit_test(test_redirect_rules),
 		cmocka_unit_test(test_redirect_replaced),
 		cmocka_unit_test(test_rewrite_refusals),
