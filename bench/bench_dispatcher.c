@@ -15,7 +15,9 @@
  */
 #include "bench.h"
 
+#include <bpfjet/asm.h>
 #include <bpfjet/dispatcher.h>
+#include <bpfjet/xdp.h>
 
 #include "dispatcher/synth.h"
 
@@ -207,6 +209,84 @@ static void settle_hot(struct ctx *c)
 	bj_dispatcher__relayout(c->d[V_HOT]);
 }
 
+/*
+ * XDP drop, one program call per frame, through the three ways the runner calls a JIT-compiled program: the
+ * module's static call (the first runner takes it), a plain indirect call (a second runner without a
+ * dispatcher), and a dispatcher holding the program among `others` synthetic ones. Same program, same batch
+ * of 64 frames; runs interleaved; ns per packet including the runner's per-frame work.
+ */
+enum { XC_STATIC, XC_INDIRECT, XC_DISPATCHER, N_XC };
+
+static double xdp_batch_ns(struct bj_xdp *x, struct bj_batch *b, int batches)
+{
+	uint64_t t0 = bench_now_ns();
+
+	for (int i = 0; i < batches; i++)
+		if (bj_xdp__run_batch(x, 0, b, NULL))
+			abort();
+	return (double)(bench_now_ns() - t0) / ((double)batches * b->n);
+}
+
+static int bench_xdp_calls(struct bj_synth *s, unsigned others)
+{
+	static const char *const names[N_XC] = { "static call", "indirect call", "dispatcher" };
+	struct bj_xdp *x[N_XC] = { 0 };
+	struct bj_dispatcher *d = NULL;
+	struct bj_prog *prog = NULL;
+	struct bj_batch *b = NULL;
+	struct bj_insn *insns;
+	double v[N_XC][RUNS], med[N_XC];
+	size_t n;
+	int ret = 1;
+
+	if (bj_asm("mov %r0, 1\n exit\n", &insns, &n, NULL))
+		return 1;
+	BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = BJ_ENGINE_JIT, .unchecked = true);
+	BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+	BJ_OPTS(bj_xdp_opts, xo, .exec = BJ_XDP_EXEC_PER_PACKET);
+	if (bj_prog__create(insns, n, &po, &prog, NULL) || bj_dispatcher__create(NULL, &d) ||
+	    bj_batch__create(64, &bo, &b))
+		goto out;
+	for (unsigned i = 0; i < others; i++)
+		bj_dispatcher__attach(d, bj_synth_prog(s, i));
+	for (int k = 0; k < N_XC; k++) {
+		BJ_OPTS(bj_xdp_opts, xd, .exec = BJ_XDP_EXEC_PER_PACKET, .dispatcher = d);
+		if (bj_xdp__create(prog, k == XC_DISPATCHER ? &xd : &xo, &x[k], NULL))
+			goto out;
+	}
+	for (uint32_t i = 0; i < 64; i++)
+		b->frames[i].data_end = b->frames[i].data + 60;
+	b->n = 64;
+	/* Enough batches for the runner's samples to put the program in the hot chain, as a long run would. */
+	xdp_batch_ns(x[XC_DISPATCHER], b, 20000);
+	bj_dispatcher__relayout(d);
+	for (int r = 0; r < RUNS; r++)
+		for (int k = 0; k < N_XC; k++)
+			v[k][r] = xdp_batch_ns(x[k], b, 2000);
+	printf("XDP drop per packet, dispatcher with %u other programs:", others);
+	for (int k = 0; k < N_XC; k++) {
+		med[k] = bench_median(v[k], RUNS);
+		printf("  %s %.2f ns", names[k], med[k]);
+	}
+	printf("\n");
+	char name[96];
+	snprintf(name, sizeof(name), "xdp drop per packet via dispatcher (+%u progs)", others);
+	bench_result(name, med[XC_DISPATCHER], "ns/pkt", "indirect call", med[XC_INDIRECT], true);
+	snprintf(name, sizeof(name), "xdp drop per packet via static call");
+	if (!others)
+		bench_result(name, med[XC_STATIC], "ns/pkt", "indirect call", med[XC_INDIRECT], true);
+	ret = 0;
+out:
+	b->n = 0;
+	bj_batch__destroy(b);
+	for (int k = N_XC; k-- > 0;)
+		bj_xdp__destroy(x[k]);
+	bj_dispatcher__destroy(d);
+	bj_prog__destroy(prog);
+	free(insns);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned counts[] = { 1, 2, 4, 8, 16, 48, 64, 256 };
@@ -268,6 +348,8 @@ int main(int argc, char **argv)
 		for (int v = V_KERNEL; v <= V_HOT; v++)
 			bj_dispatcher__destroy(c.d[v]);
 	}
+	if (!only_progs && (bench_xdp_calls(&s, 0) || bench_xdp_calls(&s, 63)))
+		return 1;
 	bj_synth_destroy(&s);
 	bench_reproduce(argv[0]);
 	return 0;

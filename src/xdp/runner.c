@@ -395,9 +395,12 @@ static void run_per_packet(struct bj_xdp *x, struct bj_xdp_worker *w, struct cou
 	bj_dispatch_fn dispatch = NULL;
 	struct bj_run *run = &w->run;
 
+	/* One read-side section per batch, so the current half (one jump shorter than the entry) stays valid;
+	 * one sample per batch keeps the program in the hot chain when the embedder re-lays the dispatcher out. */
 	if (x->call == CALL_DISPATCHER) {
 		bj_dispatcher_read_lock();
-		dispatch = bj_dispatcher__entry(x->dispatcher);
+		dispatch = bj_dispatcher__current(x->dispatcher);
+		bj_dispatcher__sample(x->dispatcher, x->entry);
 	}
 	for (uint32_t i = 0; i < w->n; i++) {
 		struct bj_xdp_slot *s = &w->slots[i];
