@@ -7,7 +7,9 @@
 #include "bench.h"
 
 #include <bpf/bpf.h>
+#include <bpfjet/asm.h>
 #include <bpfjet/map.h>
+#include <bpfjet/prog.h>
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -134,6 +136,40 @@ static struct target bj_target(bool hash, uint32_t flags)
 	return t;
 }
 
+/* The program side: a loop over every key calling bpf_map_lookup_elem and summing the values. */
+static const char lookup_loop[] =
+	"mov %r6, 0\n mov %r7, 0\n"
+	"loop:\n stxw [%r10-4], %r6\n lddw %r1, map_idx(0)\n mov %r2, %r10\n add %r2, -4\n call 1\n"
+	"jeq %r0, 0, next\n ldxdw %r1, [%r0+0]\n add %r7, %r1\n"
+	"next:\n add %r6, 1\n jlt %r6, 0x100000, loop\n mov %r0, %r7\n exit\n";
+
+/* ns per lookup from inside a program on `engine` (trusted: a 1M-iteration loop is beyond the verifier's
+ * limit, as in Linux). */
+static double prog_lookup_ns(struct bj_map *m, enum bj_engine engine)
+{
+	struct bj_map *maps[] = { m };
+	struct bj_prog *prog;
+	struct bj_insn *insns;
+	double v[RUNS];
+	uint64_t r0;
+	size_t n;
+
+	if (bj_asm(lookup_loop, &insns, &n, NULL))
+		abort();
+	BJ_OPTS(bj_prog_opts, po, .engine = engine, .unchecked = true, .maps = maps, .n_maps = 1);
+	if (bj_prog__create(insns, n, &po, &prog, NULL))
+		abort();
+	free(insns);
+	for (int r = 0; r < RUNS; r++) {
+		uint64_t t0 = bench_now_ns();
+		if (bj_prog__exec(prog, NULL, 0, &r0, NULL) || r0 != (uint64_t)N * (N - 1) / 2)
+			abort();
+		v[r] = (double)(bench_now_ns() - t0) / N;
+	}
+	bj_prog__destroy(prog);
+	return bench_median(v, RUNS);
+}
+
 static void bench_kind(bool hash)
 {
 	const char *kind = hash ? "hash" : "array";
@@ -147,6 +183,14 @@ static void bench_kind(bool hash)
 	b_batch = measure(&b, NULL, lookup_batch, RUNS);
 	snprintf(name, sizeof(name), "maps %s lookup_batch", kind);
 	bench_result(name, b_batch, "ns/elem", "bpfjet lookup per element", b_each, true);
+	{
+		double jit = prog_lookup_ns(b.m, BJ_ENGINE_JIT), interp = prog_lookup_ns(b.m, BJ_ENGINE_INTERP);
+		char pname[64];
+
+		snprintf(pname, sizeof(pname), "maps %s lookup from a JIT program", kind);
+		bench_result(pname, jit, "ns/elem", "bpfjet lookup_elem call from C", b_each, true);
+		bench_result(pname, jit, "ns/elem", "the same program interpreted", interp, true);
+	}
 	if (k.fd >= 0) {
 		fill_batch(&k);
 		k_each = measure(&k, NULL, lookup_each, 3);
