@@ -2,7 +2,9 @@
 /*
  * Raw receive rate on veth: AF_XDP (copy mode) against AF_PACKET (TPACKET_V3), both through bj_io.
  * A sender thread on another CPU floods one end of a veth pair (AF_PACKET TX ring, 64-byte frames); the
- * pinned receiver counts what reaches it at the other end. Needs root and network namespaces.
+ * pinned receiver counts what reaches it at the other end. The ceiling: the kernel's own native XDP program
+ * dropping (and counting) every frame on the same end, with no copy to user space. Needs root and network
+ * namespaces.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +12,12 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <bpfjet/asm.h>
 #include <bpfjet/io.h>
+#include <linux/if_link.h>
+#include <net/if.h>
 
 #include "bench.h"
 
@@ -140,10 +147,52 @@ static double median_rate(enum bj_io_kind kind)
 	return bench_median(mpps, RUNS);
 }
 
+/* Frames per second that a native XDP drop program in the kernel counts on bjb, median of RUNS; -1 if refused. */
+static double kernel_xdp_drop_rate(void)
+{
+	static const char text[] = "mov %r6, 0\n stxw [%r10-4], %r6\n lddw %r1, map_fd(MAPFD)\n mov %r2, %r10\n"
+				   "add %r2, -4\n call 1\n jeq %r0, 0, out\n mov %r1, 1\n lock add [%r0+0], %r1\n"
+				   "out:\n mov %r0, 1\n exit\n";
+	int map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bjdrops", 4, 8, 1, NULL), prog_fd = -1;
+	int ifindex = (int)if_nametoindex("bjb");
+	double mpps[RUNS], ret = -1;
+	struct bj_insn *insns = NULL;
+	char buf[sizeof(text) + 16];
+	uint32_t key = 0;
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%.*s%d%s", (int)(strstr(text, "MAPFD") - text), text, map_fd,
+		 strstr(text, "MAPFD") + 5);
+	if (map_fd < 0 || !ifindex || bj_asm(buf, &insns, &n, NULL))
+		goto out;
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "bjdrop", "GPL", (const struct bpf_insn *)insns, n, NULL);
+	if (prog_fd < 0 || bpf_xdp_attach(ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL))
+		goto out;
+	for (int r = 0; r < RUNS; r++) {
+		uint64_t c0 = 0, c1 = 0, t0, t1;
+
+		bpf_map_lookup_elem(map_fd, &key, &c0);
+		t0 = bench_now_ns();
+		usleep(RUN_NS / 1000);
+		bpf_map_lookup_elem(map_fd, &key, &c1);
+		t1 = bench_now_ns();
+		mpps[r] = (double)(c1 - c0) * 1e3 / (double)(t1 - t0);
+	}
+	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	ret = bench_median(mpps, RUNS);
+out:
+	free(insns);
+	if (prog_fd >= 0)
+		close(prog_fd);
+	if (map_fd >= 0)
+		close(map_fd);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t tx;
-	double afp, xdp;
+	double afp, xdp, kxdp;
 
 	(void)argc;
 	if (geteuid() != 0 || enter_netns()) {
@@ -156,9 +205,14 @@ int main(int argc, char **argv)
 	pthread_create(&tx, NULL, sender, NULL);
 	afp = median_rate(BJ_IO_AF_PACKET);
 	xdp = median_rate(BJ_IO_AF_XDP);
+	kxdp = kernel_xdp_drop_rate();
 	stop_sending = 1;
 	pthread_join(tx, NULL);
 	bench_result("io_rx_veth_af_xdp_copy", xdp, "Mpps", "af_packet_tpacket_v3", afp, false);
+	if (kxdp > 0)
+		bench_result("io_rx_veth_af_xdp_copy", xdp, "Mpps", "kernel native XDP drop", kxdp, false);
+	else
+		printf("bench_io: the kernel refused a native XDP program on veth: no kernel baseline\n");
 	bench_reproduce(argv[0]);
 	sh("ip netns del %s", ns_name);
 	return 0;
