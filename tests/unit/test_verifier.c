@@ -53,7 +53,8 @@ static const struct bj_verifier_map test_maps[] = {
 };
 
 #define STRICT 1
-#define MEM64 2 /* BJ_PROG_TYPE_MEM with a 64-byte buffer */
+#define MEM64 2  /* BJ_PROG_TYPE_MEM with a 64-byte buffer */
+#define DEVMAP 4 /* XDP attached to a devmap */
 
 struct vcase {
 	const char *name;
@@ -77,7 +78,8 @@ static int verify_text(const char *text, enum bj_prog_type type, unsigned flags,
 		fail_msg("assembler: %s (line %ld)", aerr.msg, aerr.offset);
 	BJ_OPTS(bj_verifier_opts, opts, .type = type, .maps = test_maps, .n_maps = BJ_ARRAY_SIZE_T(test_maps),
 		.policy = (flags & STRICT) ? BJ_VERIFIER_STRICT : BJ_VERIFIER_PRIVILEGED,
-		.mem_size = (flags & MEM64) ? 64 : 0, .log_level = log_level, .log_buf = log, .log_size = log_size);
+		.mem_size = (flags & MEM64) ? 64 : 0, .attach = (flags & DEVMAP) ? BJ_ATTACH_XDP_DEVMAP : BJ_ATTACH_NONE,
+		.log_level = log_level, .log_buf = log, .log_size = log_size);
 	ret = bj_verify(insns, n, &opts, stats, err);
 	free(insns);
 	return ret;
@@ -139,6 +141,291 @@ static void test_basic(void **state)
 {
 	(void)state;
 	run_cases(basic_cases, BJ_ARRAY_SIZE_T(basic_cases));
+}
+
+
+/* ---- context access per program type ---- */
+
+static const struct vcase ctx_cases[] = {
+	{ "xdp data and data_end", XDP, 0, "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nldxw %r4, [%r1+8]\nldxw %r5, [%r1+12]\n"
+	  "ldxw %r5, [%r1+16]\nmov %r0, 2\nexit", 0, 0, NULL },
+	{ "xdp ctx store", XDP, 0, "stw [%r1+12], 1\nmov %r0, 2\nexit", -EACCES, 0, "BPF_ST stores into R1 ctx is not allowed" },
+	{ "xdp ctx stx", XDP, 0, "mov %r2, 1\nstxw [%r1+16], %r2\nmov %r0, 2\nexit", -EACCES, 1,
+	  "invalid bpf_context access off=16 size=4" },
+	{ "xdp narrow ctx read", XDP, 0, "ldxh %r2, [%r1+12]\nmov %r0, 2\nexit", -EACCES, 0,
+	  "invalid bpf_context access off=12 size=2" },
+	{ "xdp ctx past the end", XDP, 0, "ldxw %r2, [%r1+24]\nmov %r0, 2\nexit", -EACCES, 0,
+	  "invalid bpf_context access off=24 size=4" },
+	{ "xdp egress_ifindex outside a devmap", XDP, 0, "ldxw %r2, [%r1+20]\nmov %r0, 2\nexit", -EACCES, 0,
+	  "invalid bpf_context access off=20 size=4" },
+	{ "xdp egress_ifindex in a devmap program", XDP, DEVMAP, "ldxw %r2, [%r1+20]\nmov %r0, 2\nexit", 0, 0, NULL },
+	{ "xdp sign-extending load of data", XDP, 0, "ldxsw %r2, [%r1+0]\nmov %r0, 2\nexit", -EACCES, 0,
+	  "invalid bpf_context access off=0 size=4" },
+	{ "modified ctx pointer", XDP, 0, "add %r1, 4\nldxw %r2, [%r1+0]\nmov %r0, 2\nexit", -EACCES, 1,
+	  "dereference of modified ctx ptr R1 off=4 disallowed" },
+	{ "socket filter reads len and cb", SOCK, 0, "ldxw %r2, [%r1+0]\nldxb %r3, [%r1+48]\nstw [%r1+52], 1\n"
+	  "mov %r0, 0\nexit", -EACCES, 2, "BPF_ST stores into R1 ctx is not allowed" },
+	{ "socket filter stx to cb", SOCK, 0, "mov %r2, 1\nstxw [%r1+52], %r2\nldxw %r0, [%r1+0]\nexit", 0, 0, NULL },
+	{ "socket filter cannot see packet data", SOCK, 0, "ldxw %r2, [%r1+76]\nmov %r0, 0\nexit", -EACCES, 0,
+	  "invalid bpf_context access off=76 size=4" },
+	{ "socket filter cannot write mark", SOCK, 0, "mov %r2, 1\nstxw [%r1+8], %r2\nmov %r0, 0\nexit", -EACCES, 1,
+	  "invalid bpf_context access off=8 size=4" },
+	{ "tc packet pointers and mark", TC, 0, "ldxw %r2, [%r1+76]\nldxw %r3, [%r1+80]\nmov %r4, 1\n"
+	  "stxw [%r1+8], %r4\nmov %r4, %r2\nadd %r4, 1\njgt %r4, %r3, out\nldxb %r0, [%r2+0]\nout:\nmov %r0, 0\nexit",
+	  0, 0, NULL },
+	{ "mem program buffer", MEM, MEM64, "ldxdw %r0, [%r1+56]\njne %r2, 64, +1\nstxdw [%r1+0], %r0\nexit", 0, 0, NULL },
+	{ "mem program out of bounds", MEM, MEM64, "ldxdw %r0, [%r1+60]\nexit", -EACCES, 0,
+	  "invalid access to memory, mem_size=64 off=60 size=8" },
+};
+
+static void test_ctx(void **state)
+{
+	(void)state;
+	run_cases(ctx_cases, BJ_ARRAY_SIZE_T(ctx_cases));
+}
+
+/* ---- packet access: ranges learned from comparisons with data_end ---- */
+
+#define PKT_PROLOGUE "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 14\n"
+
+static const struct vcase pkt_cases[] = {
+	{ "unchecked packet read", XDP, 0, "ldxw %r2, [%r1+0]\nldxb %r0, [%r2+0]\nexit", -EACCES, 1,
+	  "invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)" },
+	{ "jgt check", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njgt %r4, %r3, out\nldxh %r0, [%r2+12]\nout:\nexit", 0, 0, NULL },
+	{ "jgt check, one byte too far", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njgt %r4, %r3, out\nldxh %r0, [%r2+13]\nout:\nexit",
+	  -EACCES, 6, "invalid access to packet, off=13 size=2, R2(id=0,off=13,r=14)" },
+	{ "jle check", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njle %r4, %r3, ok\nexit\nok:\nldxh %r0, [%r2+12]\nexit", 0, 0, NULL },
+	{ "jlt gives one byte less, as Linux", XDP, 0,
+	  PKT_PROLOGUE "mov %r0, 1\njlt %r4, %r3, ok\nexit\nok:\nldxh %r0, [%r2+12]\nexit", -EACCES, 7,
+	  "invalid access to packet, off=12 size=2, R2(id=0,off=12,r=13)" },
+	{ "jlt within range", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njlt %r4, %r3, ok\nexit\nok:\nldxh %r0, [%r2+11]\nexit",
+	  0, 0, NULL },
+	{ "jge fall-through", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njge %r4, %r3, out\nldxb %r0, [%r2+12]\nout:\nexit", 0, 0, NULL },
+	{ "data_end on the left, jgt", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njgt %r3, %r4, ok\nexit\nok:\nldxb %r0, [%r2+12]\nexit",
+	  0, 0, NULL },
+	{ "data_end on the left, jge", XDP, 0,
+	  PKT_PROLOGUE "mov %r0, 1\njge %r3, %r4, ok\nexit\nok:\nldxh %r0, [%r2+12]\nexit", 0, 0, NULL },
+	{ "data_end on the left, jlt fall-through", XDP, 0,
+	  PKT_PROLOGUE "mov %r0, 1\njlt %r3, %r4, out\nldxh %r0, [%r2+12]\nout:\nexit", 0, 0, NULL },
+	{ "wrong branch used", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njgt %r4, %r3, bad\nexit\nbad:\nldxb %r0, [%r2+0]\nexit",
+	  -EACCES, 7, "R2 offset is outside of the packet" },
+	{ "32-bit comparison learns nothing", XDP, 0,
+	  PKT_PROLOGUE "mov %r0, 1\njgt32 %r4, %r3, out\nldxb %r0, [%r2+0]\nout:\nexit", -EACCES, 6,
+	  "invalid access to packet, off=0 size=1" },
+	{ "arithmetic on pkt_end", XDP, 0, "ldxw %r3, [%r1+4]\nadd %r3, 1\nmov %r0, 2\nexit", -EACCES, 1,
+	  "R3 pointer arithmetic on pkt_end prohibited" },
+	{ "packet length by subtraction", XDP, 0, "ldxw %r2, [%r1+0]\nldxw %r0, [%r1+4]\nsub %r0, %r2\nexit", 0, 0, NULL },
+	{ "pointer subtraction under strict policy", XDP, STRICT, "ldxw %r2, [%r1+0]\nldxw %r0, [%r1+4]\nsub %r0, %r2\nexit",
+	  -EACCES, 2, "R0 pointer -= pointer prohibited" },
+	{ "packet write", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njgt %r4, %r3, out\nstb [%r2+13], 1\nout:\nexit", 0, 0, NULL },
+	{ "variable offset needs its own check", XDP, 0,
+	  PKT_PROLOGUE "mov %r0, 1\njgt %r4, %r3, out\nldxb %r5, [%r2+0]\nadd %r2, %r5\nldxb %r0, [%r2+0]\nout:\nexit",
+	  -EACCES, 8, "R2 offset is outside of the packet" },
+	{ "variable offset checked", XDP, 0,
+	  PKT_PROLOGUE "mov %r0, 1\njgt %r4, %r3, out\nldxb %r5, [%r2+0]\nadd %r2, %r5\nmov %r4, %r2\nadd %r4, 4\n"
+	  "jgt %r4, %r3, out\nldxw %r0, [%r2+0]\nout:\nexit", 0, 0, NULL },
+	{ "unbounded variable offset", XDP, 0, "ldxw %r6, [%r1+0]\ncall 7\nadd %r6, %r0\nmov %r0, 2\nexit", -EACCES, 2,
+	  "math between pkt pointer and register with unbounded min value is not allowed" },
+	{ "adjust_head invalidates packet pointers", XDP, 0,
+	  PKT_PROLOGUE "mov %r6, %r2\njgt %r4, %r3, out\nmov %r2, 4\ncall 44\nldxb %r0, [%r6+0]\nexit\nout:\nmov %r0, 1\nexit",
+	  -EACCES, 8, "R6 invalid mem access 'scalar'" },
+	{ "metadata checked against data", XDP, 0,
+	  "ldxw %r2, [%r1+8]\nldxw %r3, [%r1+0]\nmov %r4, %r2\nadd %r4, 4\nmov %r0, 1\njgt %r4, %r3, out\n"
+	  "ldxw %r0, [%r2+0]\nout:\nexit", 0, 0, NULL },
+};
+
+static void test_packet(void **state)
+{
+	(void)state;
+	run_cases(pkt_cases, BJ_ARRAY_SIZE_T(pkt_cases));
+}
+
+/* ---- maps ---- */
+
+#define LOOKUP(m) "stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map_idx(" #m ")\ncall 1\n"
+
+static const struct vcase map_cases[] = {
+	{ "lookup without null check", XDP, 0, LOOKUP(0) "ldxdw %r0, [%r0+0]\nexit", -EACCES, 6,
+	  "R0 invalid mem access 'map_value_or_null'" },
+	{ "lookup with null check", XDP, 0, LOOKUP(0) "jeq %r0, 0, out\nldxdw %r0, [%r0+0]\nout:\nexit", 0, 0, NULL },
+	{ "null check through a copy", XDP, 0, LOOKUP(0) "mov %r6, %r0\njne %r0, 0, ok\nexit\nok:\nldxdw %r0, [%r6+0]\nexit",
+	  0, 0, NULL },
+	{ "map value out of bounds", XDP, 0, LOOKUP(0) "jeq %r0, 0, out\nldxdw %r0, [%r0+4]\nout:\nexit", -EACCES, 7,
+	  "invalid access to map value, value_size=8 off=4 size=8" },
+	{ "variable index unbounded", XDP, 0,
+	  LOOKUP(0) "jeq %r0, 0, out\nmov %r6, %r0\nldxb %r1, [%r6+0]\nadd %r6, %r1\nldxb %r0, [%r6+0]\nout:\nexit",
+	  -EACCES, 10, "R6 max value is outside of the allowed memory range" },
+	{ "variable index masked", XDP, 0,
+	  LOOKUP(0) "jeq %r0, 0, out\nmov %r6, %r0\nldxb %r1, [%r6+0]\nand %r1, 7\nadd %r6, %r1\nldxb %r0, [%r6+0]\nout:\n"
+	  "exit", 0, 0, NULL },
+	{ "variable index bounded by a branch", XDP, 0,
+	  LOOKUP(0) "jeq %r0, 0, out\nmov %r6, %r0\nldxb %r1, [%r6+0]\njgt %r1, 7, out\nadd %r6, %r1\nldxb %r0, [%r6+0]\n"
+	  "out:\nexit", 0, 0, NULL },
+	{ "uninitialised key is fine for root", XDP, 0,
+	  "mov %r2, %r10\nadd %r2, -4\nlddw %r1, map_idx(0)\ncall 1\nmov %r0, 2\nexit", 0, 0, NULL },
+	{ "uninitialised key under strict policy", SOCK, STRICT,
+	  "mov %r2, %r10\nadd %r2, -4\nlddw %r1, map_idx(0)\ncall 1\nmov %r0, 0\nexit", -EACCES, 4,
+	  "invalid indirect read from stack R2 off -4+0 size 4" },
+	{ "key is not a pointer", XDP, 0, "mov %r2, 0\nlddw %r1, map_idx(0)\ncall 1\nmov %r0, 2\nexit", -EACCES, 3,
+	  "R2 type=scalar expected=fp" },
+	{ "map argument is not a map", XDP, 0, "mov %r1, 0\nmov %r2, %r10\ncall 1\nmov %r0, 2\nexit", -EACCES, 2,
+	  "R1 type=scalar expected=map_ptr" },
+	{ "value on the stack too short", XDP, 0,
+	  "stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -4\nmov %r4, 0\nlddw %r1, map_idx(0)\n"
+	  "call 2\nmov %r0, 2\nexit", -EACCES, 8, "invalid indirect access to stack R3 off=-4 size=8" },
+	{ "global data", XDP, 0, "lddw %r1, map_idx_value(1, 8)\nldxdw %r0, [%r1+0]\nexit", 0, 0, NULL },
+	{ "global data out of bounds", XDP, 0, "lddw %r1, map_idx_value(1, 8)\nldxdw %r0, [%r1+8]\nexit", -EACCES, 2,
+	  "invalid access to map value, value_size=16 off=16 size=8" },
+	{ "direct value of a hash", XDP, 0, "lddw %r1, map_idx_value(0, 0)\nmov %r0, 2\nexit", -EINVAL, 0,
+	  "no direct value access support for this map type" },
+	{ "map index out of range", XDP, 0, "lddw %r1, map_idx(99)\nmov %r0, 2\nexit", -EINVAL, 0,
+	  "fd 99 is not pointing to valid bpf_map" },
+	{ "read-only map write", XDP, 0, "lddw %r1, map_idx_value(7, 0)\nstw [%r1+0], 1\nmov %r0, 2\nexit", -EACCES, 2,
+	  "write into map forbidden, value_size=8 off=0 size=4" },
+	{ "write-only map read", XDP, 0, "lddw %r1, map_idx_value(9, 0)\nldxw %r0, [%r1+0]\nexit", -EACCES, 2,
+	  "read from map forbidden, value_size=8 off=0 size=4" },
+	{ "frozen read-only constants prune dead code", XDP, 0,
+	  "lddw %r1, map_idx_value(7, 0)\nldxw %r0, [%r1+0]\nldxh %r2, [%r1+4]\njne %r2, 0x2211, bad\njeq %r0, 7, out\n"
+	  "bad:\nldxb %r0, [%r2+0]\nout:\nexit", 0, 0, NULL },
+	{ "spin lock read directly", XDP, 0, LOOKUP(6) "jeq %r0, 0, out\nldxw %r0, [%r0+0]\nout:\nexit", -EACCES, 7,
+	  "bpf_spin_lock cannot be accessed directly by load/store" },
+	{ "spin lock and unlock", XDP, 0,
+	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\nstdw [%r6+8], 1\nmov %r1, %r6\ncall 94\nout:\n"
+	  "mov %r0, 2\nexit", 0, 0, NULL },
+	{ "spin lock not released", XDP, 0,
+	  LOOKUP(6) "jeq %r0, 0, out\nmov %r1, %r0\ncall 93\nout:\nmov %r0, 2\nexit", -EINVAL, 10, "bpf_spin_unlock is missing" },
+	{ "call under spin lock", XDP, 0,
+	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\ncall 7\nmov %r1, %r6\ncall 94\nout:\n"
+	  "mov %r0, 2\nexit", -EINVAL, 10, "function calls are not allowed while holding a lock" },
+	{ "spin lock at the wrong offset", XDP, 0,
+	  LOOKUP(6) "jeq %r0, 0, out\nadd %r0, 4\nmov %r1, %r0\ncall 93\nout:\nmov %r0, 2\nexit", -EINVAL, 9,
+	  "off 4 doesn't point to 'struct bpf_spin_lock' that is at 0" },
+	{ "spin lock in a map without one", XDP, 0, LOOKUP(0) "jeq %r0, 0, out\nmov %r1, %r0\ncall 93\nout:\nmov %r0, 2\nexit",
+	  -EINVAL, 8, "has no valid bpf_spin_lock" },
+	{ "redirect_map needs a devmap", XDP, 0, "lddw %r1, map_idx(0)\nmov %r2, 0\nmov %r3, 0\ncall 51\nexit", -EINVAL, 4,
+	  "cannot pass map_type 1 into func bpf_redirect_map#51" },
+	{ "redirect_map with a devmap", XDP, 0, "lddw %r1, map_idx(4)\nmov %r2, 0\nmov %r3, 0\ncall 51\nexit", 0, 0, NULL },
+	{ "lookup in a ring buffer", XDP, 0, LOOKUP(2) "mov %r0, 2\nexit", -EINVAL, 5,
+	  "cannot pass map_type 27 into func bpf_map_lookup_elem#1" },
+	{ "tail call needs a program array", XDP, 0, "lddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 2\nexit", -EINVAL, 3,
+	  "cannot pass map_type 1 into func bpf_tail_call#12" },
+	{ "tail call", XDP, 0, "lddw %r2, map_idx(3)\nmov %r3, 0\ncall 12\nmov %r0, 2\nexit", 0, 0, NULL },
+	{ "queue push and pop", XDP, 0,
+	  "stdw [%r10-8], 1\nmov %r2, %r10\nadd %r2, -8\nmov %r3, 0\nlddw %r1, map_idx(5)\ncall 87\nmov %r2, %r10\n"
+	  "add %r2, -16\nlddw %r1, map_idx(5)\ncall 88\nldxdw %r0, [%r10-16]\nexit", 0, 0, NULL },
+	{ "push onto a hash", XDP, 0,
+	  "stdw [%r10-8], 1\nmov %r2, %r10\nadd %r2, -8\nmov %r3, 0\nlddw %r1, map_idx(0)\ncall 87\nexit", -EINVAL, 6,
+	  "cannot pass map_type 1 into func bpf_map_push_elem#87" },
+	{ "map in map", XDP, 0,
+	  LOOKUP(8) "jeq %r0, 0, out\nmov %r1, %r0\nmov %r2, %r10\nadd %r2, -4\ncall 1\njeq %r0, 0, out\nldxw %r0, [%r0+0]\n"
+	  "out:\nexit", 0, 0, NULL },
+	{ "pointer stored into a map under strict policy", SOCK, STRICT,
+	  LOOKUP(0) "jeq %r0, 0, out\nstxdw [%r0+0], %r0\nout:\nmov %r0, 0\nexit", -EACCES, 7, "R0 leaks addr into map" },
+	{ "pointer stored into a map by root", XDP, 0, LOOKUP(0) "jeq %r0, 0, out\nstxdw [%r0+0], %r0\nout:\nmov %r0, 0\nexit",
+	  0, 0, NULL },
+};
+
+static void test_map_access(void **state)
+{
+	(void)state;
+	run_cases(map_cases, BJ_ARRAY_SIZE_T(map_cases));
+}
+
+/* ---- the stack ---- */
+
+static const struct vcase stack_cases[] = {
+	{ "write below the frame", XDP, 0, "stdw [%r10-520], 0\nmov %r0, 2\nexit", -EACCES, 0,
+	  "invalid write to stack R10 off=-520 size=8" },
+	{ "write above the frame", XDP, 0, "stw [%r10+0], 0\nmov %r0, 2\nexit", -EACCES, 0,
+	  "invalid write to stack R10 off=0 size=4" },
+	{ "misaligned stack access", XDP, 0, "stw [%r10-6], 0\nmov %r0, 2\nexit", -EACCES, 0, "misaligned stack access" },
+	{ "uninitialised read is fine for root", XDP, 0, "ldxdw %r0, [%r10-8]\nexit", 0, 0, NULL },
+	{ "uninitialised read under strict policy", SOCK, STRICT, "ldxdw %r0, [%r10-8]\nexit", -EACCES, 0,
+	  "invalid read from stack off -8+0 size 8" },
+	{ "partly initialised read under strict policy", SOCK, STRICT, "stw [%r10-8], 0\nldxdw %r0, [%r10-8]\nexit",
+	  -EACCES, 1, "invalid read from stack off -8+4 size 8" },
+	{ "spill and fill of a pointer", XDP, 0,
+	  "stxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\nldxw %r0, [%r2+12]\nexit", 0, 0, NULL },
+	{ "partial fill of a pointer", XDP, 0, "stxdw [%r10-8], %r1\nldxw %r2, [%r10-8]\nmov %r0, 2\nexit", -EACCES, 1,
+	  "invalid size of register fill" },
+	{ "partial spill of a pointer", XDP, 0, "stxw [%r10-8], %r1\nmov %r0, 2\nexit", -EACCES, 0,
+	  "invalid size of register spill" },
+	{ "corrupting a spilled pointer under strict policy", SOCK, STRICT, "stxdw [%r10-8], %r1\nstb [%r10-8], 0\n"
+	  "mov %r0, 0\nexit", -EACCES, 1, "attempt to corrupt spilled pointer on stack" },
+	{ "overwritten spill is data", XDP, 0, "stxdw [%r10-8], %r1\nstb [%r10-8], 0\nldxdw %r2, [%r10-8]\n"
+	  "ldxw %r0, [%r2+0]\nexit", -EACCES, 3, "R2 invalid mem access 'scalar'" },
+	{ "spilled scalar keeps its bounds", MEM, MEM64,
+	  "mov %r3, 40\nstxdw [%r10-8], %r3\nldxdw %r4, [%r10-8]\nadd %r1, %r4\nldxdw %r0, [%r1+0]\nexit", 0, 0, NULL },
+	{ "spilled scalar bounds are checked", MEM, MEM64,
+	  "mov %r3, 60\nstxdw [%r10-8], %r3\nldxdw %r4, [%r10-8]\nadd %r1, %r4\nldxdw %r0, [%r1+0]\nexit", -EACCES, 4,
+	  "invalid access to memory, mem_size=64 off=60 size=8" },
+	{ "32-bit spill and fill", MEM, MEM64,
+	  "mov %r3, 40\nstxw [%r10-8], %r3\nldxw %r4, [%r10-8]\nadd %r1, %r4\nldxdw %r0, [%r1+0]\nexit", 0, 0, NULL },
+	{ "zeroed slot reads as zero", MEM, MEM64,
+	  "stdw [%r10-8], 0\nldxw %r4, [%r10-4]\nadd %r1, %r4\nldxdw %r0, [%r1+56]\nexit", 0, 0, NULL },
+	{ "misc bytes read as unknown", MEM, MEM64,
+	  "stxdw [%r10-8], %r2\nstb [%r10-8], 0\nldxdw %r4, [%r10-8]\nadd %r1, %r4\nldxdw %r0, [%r1+0]\nexit", -EACCES, 3,
+	  "math between mem pointer and register with unbounded min value is not allowed" },
+	{ "variable offset stack write", XDP, 0,
+	  "mov %r6, %r1\nstdw [%r10-16], 0\nstdw [%r10-8], 0\ncall 7\nand %r0, 8\nmov %r2, %r10\nadd %r2, -16\n"
+	  "add %r2, %r0\nstxdw [%r2+0], %r6\nldxdw %r0, [%r10-8]\nexit", 0, 0, NULL },
+	{ "variable offset stack read of a pointer is a scalar", XDP, 0,
+	  "stxdw [%r10-16], %r1\nstxdw [%r10-8], %r1\ncall 7\nand %r0, 8\nmov %r2, %r10\nadd %r2, -16\nadd %r2, %r0\n"
+	  "ldxdw %r3, [%r2+0]\nldxw %r0, [%r3+0]\nexit", -EACCES, 8, "R3 invalid mem access 'scalar'" },
+	{ "variable stack pointer under strict policy", SOCK, STRICT,
+	  "call 7\nand %r0, 8\nmov %r2, %r10\nadd %r2, -16\nadd %r2, %r0\nmov %r0, 0\nexit", -EACCES, 4,
+	  "R2 variable stack access prohibited for !root" },
+	{ "subtraction from the frame pointer", XDP, 0, "mov %r2, %r10\nsub %r2, 8\nmov %r0, 2\nexit", -EACCES, 1,
+	  "R2 subtraction from stack pointer prohibited" },
+};
+
+static void test_stack(void **state)
+{
+	(void)state;
+	run_cases(stack_cases, BJ_ARRAY_SIZE_T(stack_cases));
+}
+
+/* ---- pointer arithmetic and the strict policy ---- */
+
+static const struct vcase ptr_cases[] = {
+	{ "32-bit pointer arithmetic", XDP, 0, "add32 %r1, 4\nmov %r0, 2\nexit", -EACCES, 0,
+	  "R1 32-bit pointer arithmetic prohibited" },
+	{ "multiplying a pointer", XDP, 0, "mul %r1, 2\nmov %r0, 2\nexit", -EACCES, 0,
+	  "R1 pointer arithmetic with *= operator prohibited" },
+	{ "masking a pointer", XDP, 0, "and %r1, 2\nmov %r0, 2\nexit", -EACCES, 0, "R1 bitwise operator &= on pointer prohibited" },
+	{ "scalar minus pointer", XDP, 0, "mov %r0, 0\nsub %r0, %r1\nexit", -EACCES, 1, "R0 tried to subtract pointer from scalar" },
+	{ "pointer plus pointer", XDP, 0, "add %r1, %r10\nmov %r0, 2\nexit", -EACCES, 0, "R1 pointer += pointer prohibited" },
+	{ "arithmetic on a map pointer", XDP, 0, "lddw %r1, map_idx(0)\nadd %r1, 8\nmov %r0, 2\nexit", -EACCES, 2,
+	  "R1 pointer arithmetic on map_ptr prohibited" },
+	{ "arithmetic before the null check", XDP, 0, LOOKUP(0) "add %r0, 4\nmov %r0, 2\nexit", -EACCES, 6,
+	  "R0 pointer arithmetic on map_value_or_null prohibited, null-check it first" },
+	{ "scalar plus pointer", XDP, 0, "mov %r2, 12\nadd %r2, %r1\nldxw %r0, [%r2+0]\nexit", -EACCES, 2,
+	  "dereference of modified ctx ptr R2 off=12 disallowed" },
+	{ "pointer comparison under strict policy", SOCK, STRICT, "mov %r0, 0\njgt %r1, 5, +1\nexit\nexit", -EACCES, 1,
+	  "R1 pointer comparison prohibited" },
+	{ "pointer comparison by root", SOCK, 0, "mov %r0, 0\njgt %r1, 5, +1\nexit\nexit", 0, 0, NULL },
+	{ "pointer returned under strict policy", SOCK, STRICT, "mov %r0, %r1\nexit", -EACCES, 1,
+	  "R0 leaks addr as return value" },
+	{ "pointer returned by root", XDP, 0, "mov %r0, %r1\nexit", 0, 0, NULL },
+	{ "pointer to a helper under strict policy", SOCK, STRICT,
+	  "stw [%r10-4], 0\nstdw [%r10-16], 0\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -16\nmov %r4, %r10\n"
+	  "lddw %r1, map_idx(0)\ncall 2\nmov %r0, 0\nexit", -EACCES, 9, "R4 leaks addr into helper function" },
+	{ "partial copy of a pointer under strict policy", SOCK, STRICT, "mov32 %r2, %r1\nmov %r0, 0\nexit", -EACCES, 0,
+	  "R1 partial copy of pointer" },
+	{ "negated pointer under strict policy", SOCK, STRICT, "neg %r1\nmov %r0, 0\nexit", -EACCES, 0,
+	  "R1 pointer arithmetic prohibited" },
+	{ "out-of-range map pointer under strict policy", SOCK, STRICT,
+	  LOOKUP(0) "jeq %r0, 0, out\nadd %r0, 8\nout:\nmov %r0, 0\nexit", -EACCES, 7,
+	  "R0 pointer arithmetic of map value goes out of range, prohibited for !root" },
+	{ "sign-extending load of a stack byte", MEM, MEM64,
+	  "stb [%r10-7], 1\nldxsb %r3, [%r10-7]\nadd %r1, %r3\nldxb %r0, [%r1+0]\nexit", -EACCES, 3,
+	  "R1 min value is negative" },
+};
+
+static void test_pointers(void **state)
+{
+	(void)state;
+	run_cases(ptr_cases, BJ_ARRAY_SIZE_T(ptr_cases));
 }
 
 /* ---- the examples: every program of every example object is accepted ---- */
@@ -231,6 +518,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_ctx),
+		cmocka_unit_test(test_packet),
+		cmocka_unit_test(test_map_access),
+		cmocka_unit_test(test_stack),
+		cmocka_unit_test(test_pointers),
 		cmocka_unit_test(test_examples),
 	};
 
