@@ -400,6 +400,8 @@ static int check_arg(struct venv *env, const struct vproto *p, uint32_t a, struc
 	case A_FUNC:
 		if (r->type != VT_FUNC)
 			return expect(env, regno, "func");
+		if (r->off || !sc_is_const(&r->s) || sc_const_value(&r->s))
+			return verr(env, EACCES, "R%u func pointer with a modified offset", regno);
 		meta->func_subprog = r->aux;
 		meta->have_func = true;
 		return 0;

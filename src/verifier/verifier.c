@@ -699,7 +699,7 @@ static bool refine_branch(struct vstate *st, const struct bj_insn *in, const str
 	struct vreg tmp = *src_in;
 	struct vreg *s = x ? &f->regs[in->src] : &tmp;
 
-	if (d->type != VT_SCALAR || s->type != VT_SCALAR)
+	if (d->type != VT_SCALAR || s->type != VT_SCALAR || d == s)
 		return true;
 	if (!sc_refine(&d->s, &s->s, BJ_OP(in->code), BJ_CLASS(in->code) == BPF_JMP32, taken))
 		return false;
@@ -865,7 +865,7 @@ static int do_check(struct venv *env)
 }
 
 /* Linux's check_max_stack_depth: frames of a call chain share MAX_BPF_STACK, each rounded up to 32. */
-static int chain_depth(struct venv *env, uint32_t sp, uint32_t depth_before, uint32_t level)
+static int chain_depth(struct venv *env, uint32_t sp, uint32_t depth_before, uint32_t level, uint32_t callsite)
 {
 	struct vsubprog *s = &env->subprogs[sp];
 	uint32_t own = s->stack_depth ? (s->stack_depth + 31) / 32 * 32 : 32;
@@ -875,10 +875,16 @@ static int chain_depth(struct venv *env, uint32_t sp, uint32_t depth_before, uin
 	if (level >= V_MAX_FRAMES)
 		return 0;
 	if (total > V_STACK)
-		return verr(env, EACCES, "combined stack size of %u calls is %u. Too large", level + 1, total);
-	if (s->has_tail_call && level > 0 && depth_before > 256)
-		return verr(env, EINVAL, "tail_calls are not allowed when call stack of previous frames is %u bytes. Too large",
-			    depth_before);
+		err = verr(env, EACCES, "combined stack size of %u calls is %u. Too large", level + 1, total);
+	else if (s->has_tail_call && level > 0 && depth_before > 256)
+		err = verr(env, EINVAL, "tail_calls are not allowed when call stack of previous frames is %u bytes. Too large",
+			   depth_before);
+	else
+		err = 0;
+	if (err) {
+		env->err_insn = (int)callsite;
+		return err;
+	}
 	for (uint32_t i = s->start; i < s->end; i++) {
 		const struct bj_insn *in = &env->insns[i];
 		long t;
@@ -891,7 +897,7 @@ static int chain_depth(struct venv *env, uint32_t sp, uint32_t depth_before, uin
 			t = (long)i + 1 + in->imm;
 		else
 			continue;
-		if ((err = chain_depth(env, env->insn_subprog[t], total, level + 1)))
+		if ((err = chain_depth(env, env->insn_subprog[t], total, level + 1, i)))
 			return err;
 	}
 	return 0;
@@ -1051,7 +1057,7 @@ int bj_verify(const struct bj_insn *insns, size_t n, const struct bj_verifier_op
 	if (!ret)
 		ret = do_check(&env);
 	if (!ret)
-		ret = chain_depth(&env, 0, 0, 0);
+		ret = chain_depth(&env, 0, 0, 0, 0);
 	ns = now_ns() - t0;
 	if (env.log.level)
 		print_stats(&env, ns);

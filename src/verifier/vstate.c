@@ -315,10 +315,16 @@ static bool frame_safe(struct venv *env, const struct vframe *old, const struct 
 /* Registers whose value the rest of the program may read when frame i of st resumes. */
 static uint16_t frame_live(const struct venv *env, const struct vstate *st, uint32_t i)
 {
+	const struct vframe *callee;
+
 	if (i == st->curframe)
 		return env->live[st->insn];
-	/* The caller resumes after the call; r0-r5 are then written by the return. */
-	return env->live[st->frame[i + 1]->callsite + 1] & ~0x3fu;
+	callee = st->frame[i + 1];
+	/* A callback returns to its call, which reads the helper's arguments again. */
+	if (callee->callback)
+		return env->live[callee->callsite];
+	/* A subprogram's caller resumes after the call, where the return writes r0-r5. */
+	return env->live[callee->callsite + 1] & ~0x3fu;
 }
 
 bool vstates_equal(struct venv *env, const struct vstate *old, const struct vstate *cur, bool exact)

@@ -428,6 +428,168 @@ static void test_pointers(void **state)
 	run_cases(ptr_cases, BJ_ARRAY_SIZE_T(ptr_cases));
 }
 
+
+/* ---- calls: helpers, bpf-to-bpf, callbacks, references ---- */
+
+#define RB_RESERVE "lddw %r1, map_idx(2)\nmov %r2, 16\nmov %r3, 0\ncall 131\n"
+
+static const struct vcase call_cases[] = {
+	{ "helper id out of range", XDP, 0, "call 999\nexit", -EINVAL, 0, "invalid func unknown#999" },
+	{ "helper bpfjet does not provide", XDP, 0, "call 14\nexit", -EINVAL, 0,
+	  "program of this type cannot use helper bpf_get_current_pid_tgid#14" },
+	{ "XDP helper in a socket filter", SOCK, 0, "mov %r1, 1\nmov %r2, 0\ncall 23\nexit", -EINVAL, 2,
+	  "program of this type cannot use helper bpf_redirect#23" },
+	{ "privileged helper under strict policy", SOCK, STRICT, "call 118\nexit", -EINVAL, 0,
+	  "program of this type cannot use helper bpf_jiffies64#118" },
+	{ "ctx argument", XDP, 0, "mov %r2, 4\ncall 44\nexit", 0, 0, NULL },
+	{ "ctx argument is not ctx", XDP, 0, "mov %r1, %r10\nmov %r2, 4\ncall 44\nexit", -EACCES, 2, "R1 type=fp expected=ctx" },
+	{ "load bytes into the stack", XDP, 0,
+	  "mov %r2, 0\nmov %r3, %r10\nadd %r3, -16\nmov %r4, 16\ncall 189\nldxdw %r0, [%r10-16]\nexit", 0, 0, NULL },
+	{ "load bytes past the stack", XDP, 0,
+	  "mov %r2, 0\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 16\ncall 189\nexit", -EACCES, 4,
+	  "invalid indirect access to stack R3 off=-8 size=16" },
+	{ "zero size where a size is needed", XDP, 0,
+	  "mov %r2, 0\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 189\nexit", -EACCES, 4, "R4 invalid zero-sized read" },
+	{ "size that may be negative", XDP, 0,
+	  "mov %r6, %r1\ncall 7\nmov %r4, %r0\nmov %r1, %r6\nmov %r2, 0\nmov %r3, %r10\nadd %r3, -8\ncall 189\nexit", -EACCES, 7,
+	  "R4 min value is negative, either use unsigned or 'var &= const'" },
+	{ "unbounded size", XDP, 0,
+	  "mov %r6, %r1\ncall 7\nmov %r4, %r0\nrsh %r4, 32\nadd %r4, 1\nmov %r1, %r6\nmov %r2, 0\nmov %r3, %r10\nadd %r3, -8\n"
+	  "call 189\nexit", -EACCES, 9, "R4 unbounded memory access, use 'var &= const' or 'if (var < const)'" },
+	{ "bounded variable size", XDP, 0,
+	  "mov %r6, %r1\ncall 7\nmov %r4, %r0\nand %r4, 7\nadd %r4, 1\nstdw [%r10-8], 0\nmov %r1, %r6\nmov %r2, 0\n"
+	  "mov %r3, %r10\nadd %r3, -8\ncall 189\nexit", 0, 0, NULL },
+	{ "csum_diff with a null buffer", XDP, 0,
+	  "mov %r1, 0\nmov %r2, 0\nstdw [%r10-8], 0\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 8\nmov %r5, 0\ncall 28\nexit",
+	  0, 0, NULL },
+	{ "ring buffer reserve and submit", XDP, 0,
+	  RB_RESERVE "jeq %r0, 0, out\nstdw [%r0+8], 1\nmov %r1, %r0\nmov %r2, 0\ncall 132\nout:\nmov %r0, 2\nexit", 0, 0, NULL },
+	{ "ring buffer reservation leaked", XDP, 0, RB_RESERVE "mov %r0, 2\nexit", -EINVAL, 6,
+	  "Unreleased reference id=1 alloc_insn=4" },
+	{ "ring buffer memory before the null check", XDP, 0, RB_RESERVE "stdw [%r0+0], 1\nmov %r0, 2\nexit", -EACCES, 5,
+	  "R0 invalid mem access 'ringbuf_mem_or_null'" },
+	{ "ring buffer memory out of bounds", XDP, 0,
+	  RB_RESERVE "jeq %r0, 0, out\nmov %r6, %r0\nstdw [%r0+16], 1\nmov %r1, %r6\nmov %r2, 0\ncall 133\nout:\nmov %r0, 2\n"
+	  "exit", -EACCES, 7, "invalid access to memory, mem_size=16 off=16 size=8" },
+	{ "ring buffer memory after submit", XDP, 0,
+	  RB_RESERVE "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r0\nmov %r2, 0\ncall 132\nstdw [%r6+0], 1\nout:\nmov %r0, 2\n"
+	  "exit", -EACCES, 10, "R6 invalid mem access 'scalar'" },
+	{ "ring buffer reservation of unknown size", XDP, 0,
+	  "call 7\nmov %r2, %r0\nlddw %r1, map_idx(2)\nmov %r3, 0\ncall 131\nmov %r0, 2\nexit", -EACCES, 5,
+	  "R2 is not a known constant'" },
+	{ "submit of stack memory", XDP, 0, "mov %r1, %r10\nmov %r2, 0\ncall 132\nmov %r0, 2\nexit", -EACCES, 2,
+	  "R1 type=fp expected=ringbuf_mem" },
+	{ "tail call holding a reservation", XDP, 0,
+	  "mov %r7, %r1\n" RB_RESERVE "jeq %r0, 0, out\nmov %r6, %r0\nlddw %r2, map_idx(3)\nmov %r3, 0\nmov %r1, %r7\n"
+	  "call 12\nmov %r1, %r6\nmov %r2, 0\ncall 133\nout:\nmov %r0, 2\nexit", -EINVAL, 12, "tail_call would lead to reference leak" },
+	{ "ring buffer output", XDP, 0,
+	  "stdw [%r10-8], 1\nlddw %r1, map_idx(2)\nmov %r2, %r10\nadd %r2, -8\nmov %r3, 8\nmov %r4, 0\ncall 130\nexit", 0, 0,
+	  NULL },
+	{ "local call", XDP, 0, "mov %r6, 5\nmov %r1, 3\ncall local f\nadd %r0, %r6\nexit\nf:\nmov %r0, %r1\nexit", 0, 0, NULL },
+	{ "local call clobbers r1-r5", XDP, 0, "mov %r2, 3\ncall local f\nmov %r0, %r2\nexit\nf:\nmov %r0, 1\nexit", -EACCES,
+	  2, "R2 !read_ok" },
+	{ "callee reads an argument it was not given", XDP, 0, "call local f\nexit\nf:\nmov %r0, %r3\nexit", -EACCES, 2,
+	  "R3 !read_ok" },
+	{ "callee returns nothing", XDP, 0, "call local f\nexit\nf:\nexit", -EACCES, 2, "R0 !read_ok" },
+	{ "callee writes the caller's stack", XDP, 0,
+	  "stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\ncall local f\nldxdw %r0, [%r10-8]\nexit\n"
+	  "f:\nstdw [%r1+0], 7\nmov %r0, 0\nexit", 0, 0, NULL },
+	{ "callee returns its stack", XDP, 0, "call local f\nexit\nf:\nmov %r0, %r10\nadd %r0, -8\nexit", -EINVAL, 4,
+	  "cannot return stack pointer to the caller" },
+	{ "callee stores its stack into the caller's", XDP, 0,
+	  "mov %r1, %r10\nadd %r1, -8\ncall local f\nmov %r0, 2\nexit\nf:\nstxdw [%r1+0], %r10\nmov %r0, 0\nexit", -EINVAL, 5,
+	  "cannot spill pointers to stack into stack frame of the caller" },
+	{ "recursion", XDP, 0, "call local f\nexit\nf:\ncall local f\nexit", -E2BIG, 2, "the call stack of 9 frames is too deep" },
+	{ "combined stack too large", XDP, 0,
+	  "stdw [%r10-304], 0\ncall local f\nexit\nf:\nstdw [%r10-304], 0\nmov %r0, 0\nexit", -EACCES, 1,
+	  "combined stack size of 2 calls is 640. Too large" },
+	{ "local call under strict policy", SOCK, STRICT, "call local f\nexit\nf:\nmov %r0, 0\nexit", -EPERM, 0,
+	  "loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN" },
+	{ "kfunc call", XDP, 0, "call kfunc 7\nexit", -EINVAL, 0, "calling kernel functions is not supported" },
+};
+
+static void test_calls(void **state)
+{
+	(void)state;
+	run_cases(call_cases, BJ_ARRAY_SIZE_T(call_cases));
+}
+
+/* bpf_loop(nr, cb, ctx, 0): the callback increments the counter at fp-8. */
+#define LOOP_CALL "stdw [%r10-8], 0\nmov %r1, 10\nlddw %r2, func(cb)\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 181\n"
+#define LOOP_CB "cb:\nldxdw %r1, [%r2+0]\nadd %r1, 1\nstxdw [%r2+0], %r1\nmov %r0, 0\nexit"
+
+static const struct vcase callback_cases[] = {
+	{ "bpf_loop", XDP, 0, LOOP_CALL "mov %r0, 2\nexit\n" LOOP_CB, 0, 0, NULL },
+	{ "bpf_loop callback returns 2", XDP, 0, LOOP_CALL "mov %r0, 2\nexit\ncb:\nmov %r0, 2\nexit", -EINVAL, 11,
+	  "At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]" },
+	{ "bpf_loop callback returns a pointer", XDP, 0, LOOP_CALL "mov %r0, 2\nexit\ncb:\nmov %r0, %r2\nexit", -EACCES, 11,
+	  "R0 not a scalar value" },
+	/* After any number of iterations the counter may hold any value: using it unchecked is refused. */
+	{ "bpf_loop state after many iterations", MEM, MEM64,
+	  "mov %r6, %r1\n" LOOP_CALL "ldxdw %r1, [%r10-8]\nadd %r6, %r1\nldxb %r0, [%r6+0]\nexit\n" LOOP_CB, -EACCES, 10,
+	  "math between mem pointer and register with unbounded min value is not allowed" },
+	{ "bpf_loop state checked after the loop", MEM, MEM64,
+	  "mov %r6, %r1\n" LOOP_CALL "ldxdw %r1, [%r10-8]\njgt %r1, 63, out\nadd %r6, %r1\nldxb %r0, [%r6+0]\nout:\nmov %r0, 0\n"
+	  "exit\n" LOOP_CB, 0, 0, NULL },
+	{ "bpf_loop callback is not a function", XDP, 0,
+	  "mov %r1, 10\nmov %r2, 0\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit", -EACCES, 4, "R2 type=scalar expected=func" },
+	{ "bpf_loop callback context is not on the stack", XDP, 0,
+	  "mov %r3, %r1\nmov %r1, 10\nlddw %r2, func(cb)\nmov %r4, 0\ncall 181\nexit\ncb:\nmov %r0, 0\nexit", -EACCES, 5,
+	  "R3 type=ctx expected=fp" },
+	{ "for_each_map_elem", XDP, 0,
+	  "lddw %r1, map_idx(0)\nlddw %r2, func(cb)\nmov %r3, 0\nmov %r4, 0\ncall 164\nmov %r0, 2\nexit\n"
+	  "cb:\nldxdw %r0, [%r3+0]\nldxw %r0, [%r2+0]\nmov %r0, 0\nexit", 0, 0, NULL },
+	{ "for_each_map_elem callback reads past the value", XDP, 0,
+	  "lddw %r1, map_idx(0)\nlddw %r2, func(cb)\nmov %r3, 0\nmov %r4, 0\ncall 164\nmov %r0, 2\nexit\n"
+	  "cb:\nldxdw %r0, [%r3+4]\nmov %r0, 0\nexit", -EACCES, 9, "invalid access to map value, value_size=8 off=4 size=8" },
+	{ "for_each_map_elem callback writes the key", XDP, 0,
+	  "lddw %r1, map_idx(0)\nlddw %r2, func(cb)\nmov %r3, 0\nmov %r4, 0\ncall 164\nmov %r0, 2\nexit\n"
+	  "cb:\nstw [%r2+0], 1\nmov %r0, 0\nexit", -EACCES, 9, "write to change key R2 not allowed" },
+	{ "for_each_map_elem on a queue", XDP, 0,
+	  "lddw %r1, map_idx(5)\nlddw %r2, func(cb)\nmov %r3, 0\nmov %r4, 0\ncall 164\nmov %r0, 2\nexit\n"
+	  "cb:\nmov %r0, 0\nexit", -EINVAL, 6, "cannot pass map_type 22 into func bpf_for_each_map_elem#164" },
+};
+
+static void test_callbacks(void **state)
+{
+	(void)state;
+	run_cases(callback_cases, BJ_ARRAY_SIZE_T(callback_cases));
+}
+
+/* ---- atomics, sign-extending loads, legacy packet loads ---- */
+
+static const struct vcase misc_cases[] = {
+	{ "atomic add on the stack", XDP, 0, "stdw [%r10-8], 0\nmov %r1, 1\nlock add [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit",
+	  0, 0, NULL },
+	{ "atomic fetch gives the old value", XDP, 0,
+	  "stdw [%r10-8], 0\nmov %r1, 1\nlock fetch add [%r10-8], %r1\nmov %r0, %r1\nexit", 0, 0, NULL },
+	{ "atomic on uninitialised stack under strict policy", SOCK, STRICT, "mov %r1, 1\nlock add [%r10-8], %r1\nmov %r0, 0\nexit",
+	  -EACCES, 1, "invalid read from stack off -8+0 size 8" },
+	{ "atomic on the context", XDP, 0, "mov %r2, 1\nlock add32 [%r1+0], %r2\nmov %r0, 2\nexit", -EACCES, 1,
+	  "BPF_ATOMIC stores into R1 ctx is not allowed" },
+	{ "atomic on a map value", XDP, 0,
+	  LOOKUP(0) "jeq %r0, 0, out\nmov %r1, 1\nlock add [%r0+0], %r1\nout:\nmov %r0, 2\nexit", 0, 0, NULL },
+	{ "atomic on the packet", XDP, 0,
+	  PKT_PROLOGUE "mov %r0, 1\njgt %r4, %r3, out\nmov %r5, 1\nlock add32 [%r2+0], %r5\nout:\nexit", -EACCES, 7,
+	  "BPF_ATOMIC stores into R2 pkt is not allowed" },
+	{ "cmpxchg reads r0", XDP, 0, "stdw [%r10-8], 0\nmov %r1, 1\nlock cmpxchg [%r10-8], %r1\nexit", -EACCES, 2, "R0 !read_ok" },
+	{ "atomic on read-only map", XDP, 0, "lddw %r1, map_idx_value(7, 0)\nmov %r2, 1\nlock add [%r1+0], %r2\nmov %r0, 2\nexit",
+	  -EACCES, 3, "write into map forbidden" },
+	{ "legacy packet loads clobber r1-r5", SOCK, 0, "mov %r6, %r1\nmov %r2, 1\nldabsb 12\nldindh %r2, 2\nexit", -EACCES,
+	  3, "R2 !read_ok" },
+	{ "legacy packet loads", SOCK, 0, "mov %r6, %r1\nmov %r7, 4\nldabsb 12\nldindh %r7, 2\nexit", 0, 0, NULL },
+	{ "legacy packet load without the skb in r6", SOCK, 0, "mov %r6, 0\nldabsb 12\nexit", -EINVAL, 1,
+	  "at the time of BPF_LD_ABS|IND R6 != pointer to skb" },
+	{ "legacy packet load in XDP", XDP, 0, "mov %r6, %r1\nldabsb 12\nexit", -EINVAL, 1,
+	  "BPF_LD_[ABS|IND] instructions not allowed for this program type" },
+};
+
+static void test_misc(void **state)
+{
+	(void)state;
+	run_cases(misc_cases, BJ_ARRAY_SIZE_T(misc_cases));
+}
+
 /* ---- the examples: every program of every example object is accepted ---- */
 
 static const char *const examples[] = {
@@ -523,6 +685,9 @@ int main(void)
 		cmocka_unit_test(test_map_access),
 		cmocka_unit_test(test_stack),
 		cmocka_unit_test(test_pointers),
+		cmocka_unit_test(test_calls),
+		cmocka_unit_test(test_callbacks),
+		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_examples),
 	};
 
