@@ -815,8 +815,10 @@ static int pop_state(struct venv *env)
 
 	vstate_free(env->cur);
 	env->cur = st;
-	if (env->log.level == 1)
+	if (env->log.level == 1) {
 		vlog_reset(env, st->log_pos);
+		vlog_end_line(env);
+	}
 	if (env->log.level >= 2) {
 		vlog_printf(env, "\nfrom %u to %u:", st->prev_insn, st->insn);
 		vlog_state(env, st, true);

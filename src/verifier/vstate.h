@@ -188,6 +188,8 @@ struct venv {
 /* vlog.c */
 void vlog_printf(struct venv *env, const char *fmt, ...) BJ_PRINTF(2, 3);
 void vlog_reset(struct venv *env, size_t pos);
+/* After a reset into a line that was continued: ends it again. */
+void vlog_end_line(struct venv *env);
 /* Records the reason (the last message wins) and logs it; returns -errnum. */
 int verr(struct venv *env, int errnum, const char *fmt, ...) BJ_PRINTF(3, 4);
 const char *vreg_type_str(const struct vreg *r, char *buf, size_t size);
