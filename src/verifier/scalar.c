@@ -879,17 +879,20 @@ static void end(struct bj_scalar *d, int32_t width, bool to_be)
 		sc_set_unknown(d);
 }
 
-void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src, uint8_t op, bool alu32, int16_t off, int32_t imm,
+void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src_in, uint8_t op, bool alu32, int16_t off, int32_t imm,
 	    bool to_be)
 {
+	/* A copy, so that `r1 += r1` reads the operand as it was before dst changes. */
+	const struct bj_scalar src = *src_in;
+
 	if (op == BPF_MOV) {
-		mov(dst, src, alu32, off);
+		mov(dst, &src, alu32, off);
 	} else if (op == BPF_END) {
 		end(dst, imm, to_be);
-	} else if (!computable(op, src, alu32)) {
+	} else if (!computable(op, &src, alu32)) {
 		sc_set_unknown(dst);
 	} else {
-		arith(dst, src, op, alu32);
+		arith(dst, &src, op, alu32);
 		if (alu32)
 			zext32(dst);
 	}

@@ -328,15 +328,21 @@ static void check_alu(struct rng *r, const struct alu_case *c, struct bj_scalar 
 	struct bj_scalar src, before = *d;
 	uint64_t y;
 
-	if (c->op == BPF_LSH || c->op == BPF_RSH || c->op == BPF_ARSH)
+	bool same = below(r, 8) == 0; /* `r1 op= r1`: dst is its own source */
+
+	if (same) {
+		src = *d;
+		y = *x;
+	} else if (c->op == BPF_LSH || c->op == BPF_RSH || c->op == BPF_ARSH) {
 		random_shift(r, &src, &y);
-	else
+	} else {
 		random_pair(r, &src, &y);
-	if ((c->op == BPF_DIV || c->op == BPF_MOD) && below(r, 2)) {
+	}
+	if ((c->op == BPF_DIV || c->op == BPF_MOD) && !same && below(r, 2)) {
 		y = 1 + below(r, 100);
 		sc_set_const(&src, y);
 	}
-	sc_alu(d, &src, c->op, c->alu32, c->off, c->imm, c->to_be);
+	sc_alu(d, same ? d : &src, c->op, c->alu32, c->off, c->imm, c->to_be);
 	uint64_t z = concrete(c, *x, y);
 	if (!member(d, z)) {
 		char a[256], b[256], o[256];
