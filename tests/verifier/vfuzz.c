@@ -2,7 +2,9 @@
 #include "vfuzz.h"
 
 #include <bpfjet/asm.h>
+#include <bpfjet/io.h>
 #include <bpfjet/prog.h>
+#include <bpfjet/xdp.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -12,15 +14,18 @@
 #include "isa/isa.h"
 
 #define MAX_INSNS 400
-#define PROLOGUE_INSNS 80     /* 2 (lddw) + 64 stack stores + 7 lddw */
+#define PROLOGUE_INSNS 81     /* r2, 2 (lddw) + 64 stack stores + 7 lddw */
 #define INSN_LIMIT 200000     /* per verification: keeps the fuzzer fast */
 #define RUN_BUDGET (1u << 23) /* far above any path INSN_LIMIT lets through */
 #define N_INPUTS 3
 #define MAX_MEM 128
 #define HELPER_MIX 5          /* the differential tester's helper: mixes r1-r5 */
 #define HELPER_USER 512       /* ours: mixes two numbers */
-#define BUF_REG 6
+#define BUF_REG 6             /* the buffer (MEM) or the context (XDP) */
+#define DATA_REG 7            /* XDP: data */
+#define END_REG 8             /* XDP: data_end */
 #define LOOP_REG 9
+#define XDP_CTX_SIZE 24
 
 #define INSN(c, d, s, o, i) ((struct bj_insn){ .code = (uint8_t)(c), .dst = (d), .src = (s), .off = (int16_t)(o), .imm = (int32_t)(i) })
 
@@ -222,6 +227,43 @@ static void gen_simple_item(struct gen *g)
 	}
 }
 
+/* XDP: data + K compared with data_end in one of the eight forms (right or wrong), then an access. */
+static void gen_pkt_check(struct gen *g)
+{
+	static const uint8_t ops[] = { BPF_JGT, BPF_JGE, BPF_JLT, BPF_JLE };
+	int x = scalar_reg(g);
+	int32_t k = (int32_t)rnd(&g->rng, 70);
+	bool swap = chance(&g->rng, 50);
+
+	emit(g, INSN(BPF_ALU64 | BPF_MOV | BPF_X, x, DATA_REG, 0, 0));
+	emit(g, INSN(BPF_ALU64 | BPF_ADD, x, 0, 0, k));
+	emit(g, INSN(BPF_JMP | ops[rnd(&g->rng, 4)] | BPF_X, swap ? END_REG : x, swap ? x : END_REG, 1, 0));
+	gen_access(g, DATA_REG, (int16_t)((int)rnd(&g->rng, (unsigned)k + 4) - 2));
+}
+
+static void gen_xdp_item(struct gen *g)
+{
+	int x = scalar_reg(g);
+
+	switch (rnd(&g->rng, 5)) {
+	case 0:
+		emit(g, INSN(BPF_LDX | BPF_MEM | BPF_W, DATA_REG, BUF_REG, 0, 0));
+		emit(g, INSN(BPF_LDX | BPF_MEM | BPF_W, END_REG, BUF_REG, 4, 0));
+		break;
+	case 1: case 2:
+		gen_pkt_check(g);
+		break;
+	case 3:
+		emit(g, INSN(BPF_LDX | BPF_MEM | BPF_B, x, DATA_REG, (int)rnd(&g->rng, 16), 0));
+		emit(g, INSN(BPF_ALU64 | BPF_AND, x, 0, 0, (1 << rnd(&g->rng, 7)) - 1));
+		emit(g, INSN(BPF_ALU64 | BPF_ADD | BPF_X, DATA_REG, x, 0, 0));
+		break;
+	default:
+		gen_access(g, chance(&g->rng, 50) ? DATA_REG : BUF_REG, (int16_t)rnd(&g->rng, 32));
+		break;
+	}
+}
+
 /* counter = start; head: body; counter += step; if counter < bound goto head */
 static void gen_loop(struct gen *g)
 {
@@ -266,7 +308,10 @@ static void gen_item(struct gen *g)
 	unsigned k = rnd(&g->rng, 100);
 
 	if (k < 60) {
-		gen_simple_item(g);
+		if (g->p->type == BJ_PROG_TYPE_XDP && chance(&g->rng, 50))
+			gen_xdp_item(g);
+		else
+			gen_simple_item(g);
 	} else if (k < 72 && g->n_pending < 8) {
 		uint8_t cls = chance(&g->rng, 75) ? BPF_JMP : BPF_JMP32;
 		g->pending[g->n_pending].at = g->p->n;
@@ -296,11 +341,19 @@ static void generate(uint64_t seed, struct vprog *p)
 	struct gen g = { .rng = seed, .p = p };
 	int items;
 
-	p->type = BJ_PROG_TYPE_MEM;
-	p->mem_size = mem_sizes[rnd(&g.rng, sizeof(mem_sizes) / sizeof(mem_sizes[0]))];
+	p->type = chance(&g.rng, 35) ? BJ_PROG_TYPE_XDP : BJ_PROG_TYPE_MEM;
+	/* XDP: the generator's accesses through r6 use the context's size. */
+	p->mem_size = p->type == BJ_PROG_TYPE_XDP ? XDP_CTX_SIZE
+						: mem_sizes[rnd(&g.rng, sizeof(mem_sizes) / sizeof(mem_sizes[0]))];
 	snprintf(p->origin, sizeof(p->origin), "generated");
 	emit(&g, INSN(BPF_ALU64 | BPF_MOV | BPF_X, BUF_REG, 1, 0, 0));
-	if (chance(&g.rng, 85)) {
+	if (p->type == BJ_PROG_TYPE_XDP) {
+		emit(&g, INSN(BPF_LDX | BPF_MEM | BPF_W, DATA_REG, BUF_REG, 0, 0));
+		emit(&g, INSN(BPF_LDX | BPF_MEM | BPF_W, END_REG, BUF_REG, 4, 0));
+		for (size_t i = 0; i < sizeof(scalar_regs) / sizeof(scalar_regs[0]); i++)
+			if (chance(&g.rng, 85))
+				emit(&g, INSN(BPF_ALU64 | BPF_MOV, scalar_regs[i], 0, 0, edge_imm(&g.rng)));
+	} else if (chance(&g.rng, 85)) {
 		for (size_t i = 0; i < sizeof(scalar_regs) / sizeof(scalar_regs[0]); i++)
 			emit(&g, INSN(BPF_ALU64 | BPF_MOV, scalar_regs[i], 0, 0, edge_imm(&g.rng)));
 		emit(&g, INSN(BPF_ALU64 | BPF_MOV | BPF_X, 7, BUF_REG, 0, 0));
@@ -413,7 +466,7 @@ static int verify(const struct vprog *p, enum bj_verifier_policy policy, uint32_
 		  size_t log_size, struct bj_error *err)
 {
 	BJ_OPTS(bj_verifier_opts, opts, .type = p->type, .attach = p->attach, .policy = policy, .maps = p->maps,
-		.n_maps = p->n_maps, .mem_size = p->mem_size, .protos = fuzz_protos,
+		.n_maps = p->n_maps, .mem_size = p->type == BJ_PROG_TYPE_MEM ? p->mem_size : 0, .protos = fuzz_protos,
 		.n_protos = sizeof(fuzz_protos) / sizeof(fuzz_protos[0]), .log_level = log_level, .log_buf = log,
 		.log_size = log_size, .insn_limit = INSN_LIMIT);
 	return bj_verify(p->insns, p->n, &opts, NULL, err);
@@ -421,16 +474,25 @@ static int verify(const struct vprog *p, enum bj_verifier_policy policy, uint32_
 
 struct outcome {
 	int ret;
-	uint64_t r0;
+	uint64_t r0;     /* MEM: r0; XDP: the action */
+	uint32_t len;    /* bytes of mem that count */
 	uint8_t mem[MAX_MEM];
 	char why[320];
 };
 
-/* r0, r3-r9 and the frame filled with patterns, then the program (jumps are relative: nothing to fix). */
+/*
+ * The frame and the registers the program does not receive (r0, r3-r9; r2 too for XDP) filled with
+ * patterns, then the program (jumps are relative: nothing to fix). Always PROLOGUE_INSNS long.
+ */
 static void with_prologue(const struct vprog *p, uint64_t regs, uint64_t stack, struct bj_insn *out)
 {
 	static const int regs_set[] = { 0, 3, 4, 5, 7, 8, 9 };
 	size_t k = 0;
+
+	if (p->type == BJ_PROG_TYPE_XDP)
+		out[k++] = INSN(BPF_ALU64 | BPF_MOV, 2, 0, 0, (int32_t)regs);
+	else
+		out[k++] = INSN(BPF_JMP | BPF_JA, 0, 0, 0, 0);
 
 	out[k++] = INSN(BJ_LDDW, 0, 0, 0, (uint32_t)stack);
 	out[k++] = INSN(0, 0, 0, 0, (uint32_t)(stack >> 32));
@@ -444,7 +506,8 @@ static void with_prologue(const struct vprog *p, uint64_t regs, uint64_t stack, 
 	memcpy(out + k, p->insns, p->n * sizeof(p->insns[0]));
 }
 
-static int run_checked(const struct vprog *p, const uint8_t *input, uint64_t regs, uint64_t stack, struct outcome *o)
+static int run_checked_mem(const struct vprog *p, const uint8_t *input, uint64_t regs, uint64_t stack,
+			   struct outcome *o)
 {
 	struct bj_insn insns[MAX_INSNS + PROLOGUE_INSNS];
 	BJ_OPTS(bj_prog_opts, opts, .type = BJ_PROG_TYPE_MEM, .unverified = true, .insn_budget = RUN_BUDGET,
@@ -460,17 +523,98 @@ static int run_checked(const struct vprog *p, const uint8_t *input, uint64_t reg
 		snprintf(o->why, sizeof(o->why), "cannot create: %.256s", err.msg);
 		return ret;
 	}
+	o->len = p->mem_size;
 	memcpy(o->mem, input, p->mem_size);
 	o->ret = bj_prog__exec(prog, o->mem, p->mem_size, &o->r0, &err);
 	if (o->ret)
-		snprintf(o->why, sizeof(o->why), "insn %ld: %.256s", err.insn - PROLOGUE_INSNS, err.msg);
+		snprintf(o->why, sizeof(o->why), "program insn %ld: %.256s", err.insn - PROLOGUE_INSNS, err.msg);
 	bj_prog__destroy(prog);
 	return 0;
 }
 
-static bool same(const struct vprog *p, const struct outcome *a, const struct outcome *b)
+/* The XDP runner's helpers and ours, in one table. */
+static const struct bj_helper *xdp_fuzz_helpers(size_t *n)
 {
-	return a->ret == b->ret && a->r0 == b->r0 && !memcmp(a->mem, b->mem, p->mem_size);
+	static _Thread_local struct bj_helper table[16];
+	static _Thread_local size_t count;
+	size_t n_xdp;
+	const struct bj_helper *xdp = bj_xdp_helpers(&n_xdp);
+	size_t n_fuzz = sizeof(fuzz_helpers) / sizeof(fuzz_helpers[0]);
+
+	if (!count && n_xdp + n_fuzz <= sizeof(table) / sizeof(table[0])) {
+		memcpy(table, xdp, n_xdp * sizeof(*xdp));
+		memcpy(table + n_xdp, fuzz_helpers, sizeof(fuzz_helpers));
+		count = n_xdp + n_fuzz;
+	}
+	*n = count;
+	return table;
+}
+
+/*
+ * One frame through the XDP runner in checked mode. The frame's buffer ends where the packet ends and has
+ * no headroom, so that the checked run's region is the packet itself: any byte outside it faults.
+ */
+static int run_checked_xdp(const struct vprog *p, const uint8_t *input, uint32_t len, uint64_t regs, uint64_t stack,
+			   struct outcome *o)
+{
+	struct bj_insn insns[MAX_INSNS + PROLOGUE_INSNS];
+	size_t n_helpers;
+	const struct bj_helper *helpers = xdp_fuzz_helpers(&n_helpers);
+	BJ_OPTS(bj_prog_opts, opts, .type = BJ_PROG_TYPE_XDP, .attach = p->attach, .unverified = true,
+		.insn_budget = RUN_BUDGET, .helpers = helpers, .n_helpers = n_helpers);
+	BJ_OPTS(bj_xdp_opts, xo, .exec = BJ_XDP_EXEC_PER_PACKET);
+	BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
+	BJ_OPTS(bj_xdp_stats, st);
+	struct bj_error err = { .msg = "" };
+	struct bj_prog *prog = NULL;
+	struct bj_xdp *x = NULL;
+	struct bj_batch *b = NULL;
+	struct bj_frame *f;
+	int ret;
+
+	with_prologue(p, regs, stack, insns);
+	memset(o, 0, sizeof(*o));
+	ret = bj_prog__create(insns, p->n + PROLOGUE_INSNS, &opts, &prog, &err);
+	if (!ret)
+		ret = bj_xdp__create(prog, &xo, &x, &err);
+	if (!ret)
+		ret = bj_batch__create(1, &bo, &b);
+	if (ret) {
+		snprintf(o->why, sizeof(o->why), "cannot create: %.256s", err.msg);
+		goto out;
+	}
+	f = &b->frames[0];
+	*f = (struct bj_frame){ .buf = b->arena, .buf_sz = len, .data_end = len, .ingress_ifindex = 1 };
+	memcpy(f->buf, input, len);
+	b->n = 1;
+	ret = bj_xdp__run_batch(x, 0, b, &err);
+	if (ret) {
+		snprintf(o->why, sizeof(o->why), "run: %.256s", err.msg);
+		goto out;
+	}
+	bj_xdp__stats(x, &st);
+	o->ret = st.faults ? -EFAULT : 0;
+	snprintf(o->why, sizeof(o->why), "the checked XDP run faulted (packet of %u bytes)", len);
+	o->r0 = (uint64_t)f->action | (uint64_t)f->data << 32 | (uint64_t)f->data_end << 48;
+	o->len = len;
+	memcpy(o->mem, f->buf, len);
+out:
+	bj_batch__destroy(b);
+	bj_xdp__destroy(x);
+	bj_prog__destroy(prog);
+	return ret;
+}
+
+static int run_checked(const struct vprog *p, const uint8_t *input, uint32_t len, uint64_t regs, uint64_t stack,
+		       struct outcome *o)
+{
+	return p->type == BJ_PROG_TYPE_XDP ? run_checked_xdp(p, input, len, regs, stack, o)
+					   : run_checked_mem(p, input, regs, stack, o);
+}
+
+static bool same(const struct outcome *a, const struct outcome *b)
+{
+	return a->ret == b->ret && a->r0 == b->r0 && a->len == b->len && !memcmp(a->mem, b->mem, a->len);
 }
 
 static void report_program(FILE *report, uint64_t seed, const struct vprog *p, const char *what)
@@ -479,8 +623,11 @@ static void report_program(FILE *report, uint64_t seed, const struct vprog *p, c
 	char *text = NULL, *log = malloc(1 << 16);
 	struct bj_error err = { .msg = "" };
 
-	fprintf(report, "vfuzz: VERIFIER BUG, program seed %#" PRIx64 " (%s, %s, mem_size %u): %s\n", seed, p->origin,
-		vc_type_name(p->type), p->mem_size, what);
+	fprintf(report, "vfuzz: VERIFIER BUG, program seed %#" PRIx64 " (%s, type %s", seed, p->origin,
+		vc_type_name(p->type));
+	if (p->type == BJ_PROG_TYPE_MEM)
+		fprintf(report, ", mem_size %u", p->mem_size);
+	fprintf(report, "): %s\n", what);
 	if (!bj_disasm(p->insns, p->n, &dopts, &text))
 		fprintf(report, "%s", text);
 	if (log) {
@@ -492,9 +639,10 @@ static void report_program(FILE *report, uint64_t seed, const struct vprog *p, c
 	free(log);
 }
 
-/* Runs an accepted MEM program on a few inputs; returns 1 (with a report) when a run shows a bug. */
+/* Runs an accepted program on a few inputs; returns 1 (with a report) when a run shows a bug. */
 static int run_accepted(uint64_t seed, const struct vprog *p, bool strict_ok, struct vf_stats *stats, FILE *report)
 {
+	static const uint32_t pkt_lens[] = { 1, 14, 15, 20, 34, 54, 60, 64, 100, 128 };
 	uint64_t rng = seed ^ 0x5bd1e995u;
 	uint8_t input[MAX_MEM];
 	struct outcome a, b, c;
@@ -502,26 +650,29 @@ static int run_accepted(uint64_t seed, const struct vprog *p, bool strict_ok, st
 
 	for (int i = 0; i < N_INPUTS; i++) {
 		uint64_t regs_a = next(&rng), regs_b = next(&rng), stack_a = next(&rng), stack_b = next(&rng);
+		uint32_t len = pkt_lens[rnd(&rng, sizeof(pkt_lens) / sizeof(pkt_lens[0]))];
 		for (size_t k = 0; k < sizeof(input); k++)
 			input[k] = (uint8_t)next(&rng);
-		if (run_checked(p, input, regs_a, stack_a, &a) || run_checked(p, input, regs_b, stack_a, &b))
-			return 0; /* not runnable here (e.g. a helper only the verifier knows) */
+		if (run_checked(p, input, len, regs_a, stack_a, &a) || run_checked(p, input, len, regs_b, stack_a, &b)) {
+			stats->unrunnable++; /* e.g. a helper only the verifier knows */
+			return 0;
+		}
 		stats->runs += 2;
 		if (a.ret || b.ret) {
 			snprintf(what, sizeof(what), "accepted, but a checked run stopped: %s", a.ret ? a.why : b.why);
 			report_program(report, seed, p, what);
 			return 1;
 		}
-		if (!same(p, &a, &b)) {
+		if (!same(&a, &b)) {
 			snprintf(what, sizeof(what), "accepted, but the result depends on uninitialised registers "
 				 "(r0 %#" PRIx64 " vs %#" PRIx64 ")", a.r0, b.r0);
 			report_program(report, seed, p, what);
 			return 1;
 		}
-		if (!strict_ok || run_checked(p, input, regs_a, stack_b, &c))
+		if (!strict_ok || run_checked(p, input, len, regs_a, stack_b, &c))
 			continue;
 		stats->runs++;
-		if (!same(p, &a, &c)) {
+		if (!same(&a, &c)) {
 			snprintf(what, sizeof(what), "accepted by the strict policy, but the result depends on "
 				 "uninitialised stack (r0 %#" PRIx64 " vs %#" PRIx64 ")%s%s", a.r0, c.r0,
 				 c.ret ? ": " : "", c.why);
@@ -571,7 +722,8 @@ int vf_check(uint64_t seed, const struct vc_corpus *corpus, struct vf_stats *sta
 		if (faulting) {
 			report_program(report, seed, p, "accepted a program with a deliberate out-of-bounds access");
 			bug = 1;
-		} else if (p->type == BJ_PROG_TYPE_MEM && p->mem_size && p->mem_size <= MAX_MEM && !p->n_maps) {
+		} else if (((p->type == BJ_PROG_TYPE_MEM && p->mem_size && p->mem_size <= MAX_MEM) ||
+			    p->type == BJ_PROG_TYPE_XDP) && !p->n_maps) {
 			bug = run_accepted(seed, p, !sret, stats, report);
 		}
 	}

@@ -24,6 +24,7 @@ struct vf_stats {
 	uint64_t accepted;        /* default policy */
 	uint64_t accepted_strict;
 	uint64_t runs;            /* checked executions of accepted programs */
+	uint64_t unrunnable;      /* accepted but not runnable here (a helper without a function) */
 	uint64_t difftest_programs, difftest_accepted;
 	uint64_t bugs;
 };

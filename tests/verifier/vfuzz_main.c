@@ -91,8 +91,8 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("bpfjet-vfuzz: %" PRIu64 " programs in %.1f s: %" PRIu64 " accepted (%" PRIu64 " by the strict policy), "
-	       "%" PRIu64 " checked runs; difftest programs accepted %" PRIu64 "/%" PRIu64 "; %" PRIu64 " verifier bugs\n",
-	       stats.programs, now_s() - t0, stats.accepted, stats.accepted_strict, stats.runs, stats.difftest_accepted,
+	       "%" PRIu64 " checked runs (%" PRIu64 " not runnable); difftest programs accepted %" PRIu64 "/%" PRIu64 "; %" PRIu64 " verifier bugs\n",
+	       stats.programs, now_s() - t0, stats.accepted, stats.accepted_strict, stats.runs, stats.unrunnable, stats.difftest_accepted,
 	       stats.difftest_programs, stats.bugs);
 	if (have_corpus)
 		vc_corpus_free(&corpus);
