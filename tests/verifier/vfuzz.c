@@ -3,6 +3,7 @@
 
 #include <bpfjet/asm.h>
 #include <bpfjet/io.h>
+#include <bpfjet/map.h>
 #include <bpfjet/prog.h>
 #include <bpfjet/xdp.h>
 #include <errno.h>
@@ -472,6 +473,53 @@ static int verify(const struct vprog *p, enum bj_verifier_policy policy, uint32_
 	return bj_verify(p->insns, p->n, &opts, NULL, err);
 }
 
+/* Fresh maps for one run, as the verifier was told of them (frozen ones with their contents). */
+struct run_maps {
+	struct bj_map *maps[VC_MAX_MAPS];
+	struct bj_map *inner[VC_MAX_MAPS];
+	size_t n;
+};
+
+static void destroy_maps(struct run_maps *rm)
+{
+	for (size_t i = 0; i < rm->n; i++) {
+		bj_map__destroy(rm->maps[i]);
+		bj_map__destroy(rm->inner[i]);
+	}
+	rm->n = 0;
+}
+
+static int create_map(const struct bj_verifier_map *m, struct bj_map *inner, struct bj_map **out, struct bj_error *err)
+{
+	BJ_OPTS(bj_map_opts, mo, .map_flags = m->flags, .inner_map = inner, .has_spin_lock = m->spin_lock_off >= 0,
+		.spin_lock_off = m->spin_lock_off >= 0 ? (uint32_t)m->spin_lock_off : 0);
+	uint32_t key = 0;
+	int ret = bj_map__create((enum bj_map_type)m->type, m->key_size, m->value_size, m->max_entries, &mo, out, err);
+
+	if (!ret && m->frozen && m->frozen_value)
+		ret = bj_map__update_elem(*out, &key, m->frozen_value, 0);
+	if (!ret && m->frozen)
+		ret = bj_map__freeze(*out);
+	return ret;
+}
+
+static int create_maps(const struct vprog *p, struct run_maps *rm, struct bj_error *err)
+{
+	int ret = 0;
+
+	memset(rm, 0, sizeof(*rm));
+	for (; !ret && rm->n < p->n_maps; rm->n++) {
+		const struct bj_verifier_map *m = &p->maps[rm->n];
+		if (m->inner)
+			ret = create_map(m->inner, NULL, &rm->inner[rm->n], err);
+		if (!ret)
+			ret = create_map(m, rm->inner[rm->n], &rm->maps[rm->n], err);
+	}
+	if (ret)
+		destroy_maps(rm);
+	return ret;
+}
+
 struct outcome {
 	int ret;
 	uint64_t r0;     /* MEM: r0; XDP: the action */
@@ -514,11 +562,17 @@ static int run_checked_mem(const struct vprog *p, const uint8_t *input, uint64_t
 		.helpers = fuzz_helpers, .n_helpers = sizeof(fuzz_helpers) / sizeof(fuzz_helpers[0]));
 	struct bj_prog *prog = NULL;
 	struct bj_error err = { .msg = "" };
+	struct run_maps rm;
 	int ret;
 
 	with_prologue(p, regs, stack, insns);
 	memset(o, 0, sizeof(*o));
-	ret = bj_prog__create(insns, p->n + PROLOGUE_INSNS, &opts, &prog, &err);
+	ret = create_maps(p, &rm, &err);
+	opts.maps = rm.maps;
+	opts.n_maps = rm.n;
+	if (!ret)
+		ret = bj_prog__create(insns, p->n + PROLOGUE_INSNS, &opts, &prog, &err);
+	destroy_maps(&rm); /* the program holds its own references */
 	if (ret) {
 		snprintf(o->why, sizeof(o->why), "cannot create: %.256s", err.msg);
 		return ret;
@@ -570,11 +624,17 @@ static int run_checked_xdp(const struct vprog *p, const uint8_t *input, uint32_t
 	struct bj_xdp *x = NULL;
 	struct bj_batch *b = NULL;
 	struct bj_frame *f;
+	struct run_maps rm;
 	int ret;
 
 	with_prologue(p, regs, stack, insns);
 	memset(o, 0, sizeof(*o));
-	ret = bj_prog__create(insns, p->n + PROLOGUE_INSNS, &opts, &prog, &err);
+	ret = create_maps(p, &rm, &err);
+	opts.maps = rm.maps;
+	opts.n_maps = rm.n;
+	if (!ret)
+		ret = bj_prog__create(insns, p->n + PROLOGUE_INSNS, &opts, &prog, &err);
+	destroy_maps(&rm);
 	if (!ret)
 		ret = bj_xdp__create(prog, &xo, &x, &err);
 	if (!ret)
@@ -722,8 +782,8 @@ int vf_check(uint64_t seed, const struct vc_corpus *corpus, struct vf_stats *sta
 		if (faulting) {
 			report_program(report, seed, p, "accepted a program with a deliberate out-of-bounds access");
 			bug = 1;
-		} else if (((p->type == BJ_PROG_TYPE_MEM && p->mem_size && p->mem_size <= MAX_MEM) ||
-			    p->type == BJ_PROG_TYPE_XDP) && !p->n_maps) {
+		} else if ((p->type == BJ_PROG_TYPE_MEM && p->mem_size && p->mem_size <= MAX_MEM) ||
+			   p->type == BJ_PROG_TYPE_XDP) {
 			bug = run_accepted(seed, p, !sret, stats, report);
 		}
 	}
