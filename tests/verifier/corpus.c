@@ -313,10 +313,8 @@ static int load_object(struct vc_corpus *corpus, enum vc_origin origin, const ch
 		for (size_t m = 0; m < c->n_maps; m++) {
 			const struct bj_map_spec *spec = bj_object__map(obj, m);
 			verifier_map_of(obj, spec, &c->maps[m]);
-			if (bj_map_spec__inner(spec)) {
+			if (bj_map_spec__inner(spec))
 				verifier_map_of(obj, bj_map_spec__inner(spec), &c->inner[m]);
-				c->maps[m].inner = &c->inner[m];
-			}
 		}
 		insns = bj_program__insns(p, &c->n);
 		c->insns = malloc(c->n * sizeof(*insns));
@@ -423,9 +421,16 @@ int vc_corpus_load(const char *src_root, const char *build_root, struct vc_corpu
 		snprintf(obj_dir, sizeof(obj_dir), "%s/examples", build_root);
 		ret = load_objects(corpus, VC_EXAMPLE, dir, obj_dir, "examples", why, why_len);
 	}
-	if (ret)
+	if (ret) {
 		vc_corpus_free(corpus);
-	return ret;
+		return ret;
+	}
+	/* Only now: the cases array moved while it grew. An inner map's type is never 0 (unspec). */
+	for (size_t i = 0; i < corpus->n; i++)
+		for (size_t m = 0; m < corpus->cases[i].n_maps; m++)
+			if (corpus->cases[i].inner[m].type)
+				corpus->cases[i].maps[m].inner = &corpus->cases[i].inner[m];
+	return 0;
 }
 
 void vc_corpus_free(struct vc_corpus *corpus)
