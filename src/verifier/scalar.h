@@ -65,6 +65,13 @@ void sc_set_unknown(struct bj_scalar *s);
 void sc_set_unknown_size(struct bj_scalar *s, uint8_t size);
 /* The value of a sign-extending load (ldsx) or movsx of `size` bytes (1, 2, 4). */
 void sc_set_unknown_sext(struct bj_scalar *s, uint8_t size);
+/*
+ * A load of `size` bytes (1, 2, 4; 8 leaves s as it is) whose source value s is tracked, e.g. a narrower
+ * fill of a spilled scalar: zero-extending (Linux's coerce_reg_to_size) or sign-extending
+ * (coerce_reg_to_size_sx).
+ */
+void sc_coerce_size(struct bj_scalar *s, uint8_t size);
+void sc_coerce_size_sext(struct bj_scalar *s, uint8_t size);
 bool sc_is_const(const struct bj_scalar *s);
 bool sc_is_const32(const struct bj_scalar *s); /* the low 32 bits are known */
 uint64_t sc_const_value(const struct bj_scalar *s);

@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "verifier/scalar.h"
+
+/* ---- a reproducible generator (xorshift64*) ---- */
+
+struct rng {
+	uint64_t s;
+};
+
+static uint64_t rnd(struct rng *r)
+{
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return r->s * 0x2545F4914F6CDD1DULL;
+}
+
+static uint64_t below(struct rng *r, uint64_t n)
+{
+	return n ? rnd(r) % n : 0;
+}
+
+/* Values near the edges where bounds logic goes wrong: 0, sign bits, 32-bit halves, small numbers. */
+static uint64_t interesting(struct rng *r)
+{
+	static const uint64_t edges[] = {
+		0, 1, 2, 7, 8, 31, 32, 63, 64, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff,
+		0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ULL, 0x17fffffffULL, 0x7fffffffffffffffULL,
+		0x8000000000000000ULL, 0xffffffff00000000ULL, 0xffffffff80000000ULL, UINT64_MAX,
+	};
+	uint64_t v;
+
+	switch (below(r, 6)) {
+	case 0:
+		v = edges[below(r, sizeof(edges) / sizeof(edges[0]))];
+		break;
+	case 1:
+		v = below(r, 64);
+		break;
+	case 2:
+		v = (uint64_t)(int64_t)(int32_t)rnd(r);
+		break;
+	case 3:
+		v = rnd(r) >> below(r, 64);
+		break;
+	default:
+		v = rnd(r);
+		break;
+	}
+	if (below(r, 3) == 0)
+		v += below(r, 5) - 2;
+	if (below(r, 6) == 0)
+		v = -v;
+	return v;
+}
+
+static bool member(const struct bj_scalar *s, uint64_t x)
+{
+	return (x & ~s->var_off.mask) == s->var_off.value && s->umin <= x && x <= s->umax &&
+	       s->smin <= (int64_t)x && (int64_t)x <= s->smax && s->u32_min <= (uint32_t)x &&
+	       (uint32_t)x <= s->u32_max && s->s32_min <= (int32_t)(uint32_t)x && (int32_t)(uint32_t)x <= s->s32_max;
+}
+
+static void describe(char *buf, size_t size, const struct bj_scalar *s)
+{
+	snprintf(buf, size,
+		 "var_off=(0x%" PRIx64 "; 0x%" PRIx64 ") s=[%" PRId64 ",%" PRId64 "] u=[0x%" PRIx64 ",0x%" PRIx64
+		 "] s32=[%d,%d] u32=[0x%x,0x%x]",
+		 s->var_off.value, s->var_off.mask, s->smin, s->smax, s->umin, s->umax, s->s32_min, s->s32_max,
+		 s->u32_min, s->u32_max);
+}
+
+static void assert_member(const struct bj_scalar *s, uint64_t x, const char *what)
+{
+	if (member(s, x))
+		return;
+	char d[256];
+	describe(d, sizeof(d), s);
+	fail_msg("%s: 0x%" PRIx64 " not in %s", what, x, d);
+}
+
+/* An upper (lower) bound at or above (below) x with random slack, sometimes none at all. */
+static uint64_t slack(struct rng *r)
+{
+	switch (below(r, 4)) {
+	case 0:
+		return 0;
+	case 1:
+		return below(r, 16);
+	case 2:
+		return below(r, 1ULL << below(r, 64));
+	default:
+		return UINT64_MAX;
+	}
+}
+
+static uint64_t sat_sub(uint64_t x, uint64_t d)
+{
+	return x >= d ? x - d : 0;
+}
+
+static uint64_t sat_add(uint64_t x, uint64_t d, uint64_t lim)
+{
+	return lim - x >= d ? x + d : lim;
+}
+
+static uint64_t random_mask(struct rng *r)
+{
+	switch (below(r, 6)) {
+	case 0:
+		return 0;
+	case 1:
+		return UINT64_MAX;
+	case 2:
+		return (1ULL << below(r, 64)) - 1;
+	case 3:
+		return rnd(r) & rnd(r);
+	case 4:
+		return ((1ULL << below(r, 64)) - 1) << below(r, 8);
+	default:
+		return rnd(r);
+	}
+}
+
+/* An abstract scalar that holds x: each of the tnum and the four ranges constrains x on its own. */
+static void random_around(struct rng *r, struct bj_scalar *s, uint64_t x)
+{
+	uint64_t m = random_mask(r);
+	int64_t sx = (int64_t)x;
+	uint32_t x32 = (uint32_t)x;
+	int32_t sx32 = (int32_t)x32;
+
+	sc_set_unknown(s);
+	s->var_off = (struct tnum){ x & ~m, m };
+	if (below(r, 2)) {
+		s->umin = sat_sub(x, slack(r));
+		s->umax = sat_add(x, slack(r), UINT64_MAX);
+	}
+	if (below(r, 2)) {
+		s->smin = (int64_t)(sat_sub((uint64_t)sx + (1ULL << 63), slack(r)) - (1ULL << 63));
+		s->smax = (int64_t)(sat_add((uint64_t)sx + (1ULL << 63), slack(r), UINT64_MAX) - (1ULL << 63));
+	}
+	if (below(r, 2)) {
+		s->u32_min = (uint32_t)sat_sub(x32, slack(r));
+		s->u32_max = (uint32_t)sat_add(x32, slack(r), UINT32_MAX);
+	}
+	if (below(r, 2)) {
+		s->s32_min = (int32_t)(sat_sub((uint64_t)((int64_t)sx32 + 0x80000000LL), slack(r)) - 0x80000000LL);
+		s->s32_max = (int32_t)(sat_add((uint64_t)((int64_t)sx32 + 0x80000000LL), slack(r), UINT32_MAX) -
+				       0x80000000LL);
+	}
+	sc_sync(s);
+	assert_member(s, x, "sc_sync");
+}
+
+/* An abstract scalar and one of its values, built the ways a verifier builds them. */
+static void random_pair(struct rng *r, struct bj_scalar *s, uint64_t *x)
+{
+	*x = interesting(r);
+	switch (below(r, 8)) {
+	case 0:
+		sc_set_const(s, *x);
+		break;
+	case 1: {
+		uint8_t size = (uint8_t)(1u << below(r, 4));
+		*x &= size == 8 ? UINT64_MAX : (1ULL << (size * 8)) - 1;
+		sc_set_unknown_size(s, size);
+		break;
+	}
+	case 2: {
+		uint8_t size = (uint8_t)(1u << below(r, 3));
+		*x = size == 1 ? (uint64_t)(int8_t)*x : size == 2 ? (uint64_t)(int16_t)*x : (uint64_t)(int32_t)*x;
+		sc_set_unknown_sext(s, size);
+		break;
+	}
+	default:
+		random_around(r, s, *x);
+		break;
+	}
+	assert_member(s, *x, "random_pair");
+}
+
+/* ---- concrete BPF semantics ---- */
+
+static uint64_t bswap_width(uint64_t v, int32_t width, bool to_be)
+{
+	if (width == 16)
+		return to_be ? __builtin_bswap16((uint16_t)v) : (uint16_t)v;
+	if (width == 32)
+		return to_be ? __builtin_bswap32((uint32_t)v) : (uint32_t)v;
+	return to_be ? __builtin_bswap64(v) : v;
+}
+
+static uint64_t sext_off(uint64_t v, int16_t off)
+{
+	return off == 8 ? (uint64_t)(int8_t)v : off == 16 ? (uint64_t)(int16_t)v : (uint64_t)(int32_t)v;
+}
+
+static uint64_t alu64(uint8_t op, uint64_t a, uint64_t b, int16_t off)
+{
+	int64_t sa = (int64_t)a, sb = (int64_t)b;
+
+	switch (op) {
+	case BPF_ADD:
+		return a + b;
+	case BPF_SUB:
+		return a - b;
+	case BPF_MUL:
+		return a * b;
+	case BPF_DIV:
+		if (!b)
+			return 0;
+		if (off != 1)
+			return a / b;
+		return sb == -1 ? -a : (uint64_t)(sa / sb);
+	case BPF_MOD:
+		if (!b)
+			return a;
+		if (off != 1)
+			return a % b;
+		return sb == -1 ? 0 : (uint64_t)(sa % sb);
+	case BPF_OR:
+		return a | b;
+	case BPF_AND:
+		return a & b;
+	case BPF_XOR:
+		return a ^ b;
+	case BPF_LSH:
+		return a << (b & 63);
+	case BPF_RSH:
+		return a >> (b & 63);
+	case BPF_ARSH:
+		return (uint64_t)(sa >> (b & 63));
+	case BPF_NEG:
+		return -a;
+	case BPF_MOV:
+		return off ? sext_off(b, off) : b;
+	default:
+		return 0;
+	}
+}
+
+static uint64_t alu32(uint8_t op, uint32_t a, uint32_t b, int16_t off)
+{
+	int32_t sa = (int32_t)a, sb = (int32_t)b;
+
+	switch (op) {
+	case BPF_DIV:
+		if (!b)
+			return 0;
+		if (off != 1)
+			return a / b;
+		return sb == -1 ? (uint32_t)-a : (uint32_t)(sa / sb);
+	case BPF_MOD:
+		if (!b)
+			return a;
+		if (off != 1)
+			return a % b;
+		return sb == -1 ? 0 : (uint32_t)(sa % sb);
+	case BPF_LSH:
+		return (uint32_t)(a << (b & 31));
+	case BPF_RSH:
+		return a >> (b & 31);
+	case BPF_ARSH:
+		return (uint32_t)(sa >> (b & 31));
+	case BPF_MOV:
+		return off ? (uint32_t)sext_off(b, off) : b;
+	default:
+		return (uint32_t)alu64(op, a, b, 0);
+	}
+}
+
+struct alu_case {
+	uint8_t op;
+	bool alu32;
+	int16_t off;
+	int32_t imm;
+	bool to_be;
+};
+
+static uint64_t concrete(const struct alu_case *c, uint64_t a, uint64_t b)
+{
+	if (c->op == BPF_END)
+		return bswap_width(a, c->imm, c->to_be);
+	return c->alu32 ? alu32(c->op, (uint32_t)a, (uint32_t)b, c->off) : alu64(c->op, a, b, c->off);
+}
+
+static void random_alu(struct rng *r, struct alu_case *c)
+{
+	static const uint8_t ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,  BPF_AND, BPF_LSH,
+				       BPF_RSH, BPF_NEG, BPF_MOD, BPF_XOR, BPF_MOV, BPF_ARSH, BPF_END };
+	static const int16_t movsx64[] = { 0, 8, 16, 32 }, movsx32[] = { 0, 8, 16 };
+	static const int32_t widths[] = { 16, 32, 64 };
+
+	*c = (struct alu_case){ .op = ops[below(r, sizeof(ops))], .alu32 = below(r, 2) };
+	if (c->op == BPF_DIV || c->op == BPF_MOD)
+		c->off = (int16_t)below(r, 2);
+	else if (c->op == BPF_MOV)
+		c->off = c->alu32 ? movsx32[below(r, 3)] : movsx64[below(r, 4)];
+	else if (c->op == BPF_END) {
+		c->imm = widths[below(r, 3)];
+		c->to_be = c->alu32 ? below(r, 2) : true;
+	}
+}
+
+/* A shift amount: mostly in range, so the shift logic itself gets exercised. */
+static void random_shift(struct rng *r, struct bj_scalar *s, uint64_t *x)
+{
+	*x = below(r, 4) ? below(r, 64) : interesting(r);
+	if (below(r, 3))
+		sc_set_const(s, *x);
+	else
+		random_around(r, s, *x);
+}
+
+static void check_alu(struct rng *r, const struct alu_case *c, struct bj_scalar *d, uint64_t *x)
+{
+	struct bj_scalar src, before = *d;
+	uint64_t y;
+
+	if (c->op == BPF_LSH || c->op == BPF_RSH || c->op == BPF_ARSH)
+		random_shift(r, &src, &y);
+	else
+		random_pair(r, &src, &y);
+	if ((c->op == BPF_DIV || c->op == BPF_MOD) && below(r, 2)) {
+		y = 1 + below(r, 100);
+		sc_set_const(&src, y);
+	}
+	sc_alu(d, &src, c->op, c->alu32, c->off, c->imm, c->to_be);
+	uint64_t z = concrete(c, *x, y);
+	if (!member(d, z)) {
+		char a[256], b[256], o[256];
+		describe(a, sizeof(a), &before);
+		describe(b, sizeof(b), &src);
+		describe(o, sizeof(o), d);
+		fail_msg("op 0x%x alu32=%d off=%d imm=%d: 0x%" PRIx64 " op 0x%" PRIx64 " = 0x%" PRIx64
+			 " not in %s\n dst %s\n src %s",
+			 c->op, c->alu32, c->off, c->imm, *x, y, z, o, a, b);
+	}
+	*x = z;
+}
+
+static void test_alu_soundness(void **state)
+{
+	(void)state;
+	struct rng r = { 0x9e3779b97f4a7c15ULL };
+
+	for (int i = 0; i < 150000; i++) {
+		struct bj_scalar d;
+		uint64_t x;
+
+		random_pair(&r, &d, &x);
+		/* Chains reach the states real programs have: results of results. */
+		for (int n = 1 + (int)below(&r, 4); n > 0; n--) {
+			struct alu_case c;
+			random_alu(&r, &c);
+			check_alu(&r, &c, &d, &x);
+		}
+	}
+}
+
+/* ---- branches ---- */
+
+static const uint8_t jmp_ops[] = { BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT,
+				   BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE };
+
+static bool cond_holds(uint8_t op, uint64_t a, uint64_t b, bool jmp32)
+{
+	if (jmp32) {
+		a = (uint32_t)a;
+		b = (uint32_t)b;
+	}
+	int64_t sa = jmp32 ? (int32_t)(uint32_t)a : (int64_t)a, sb = jmp32 ? (int32_t)(uint32_t)b : (int64_t)b;
+
+	switch (op) {
+	case BPF_JEQ:
+		return a == b;
+	case BPF_JNE:
+		return a != b;
+	case BPF_JSET:
+		return a & b;
+	case BPF_JGT:
+		return a > b;
+	case BPF_JGE:
+		return a >= b;
+	case BPF_JLT:
+		return a < b;
+	case BPF_JLE:
+		return a <= b;
+	case BPF_JSGT:
+		return sa > sb;
+	case BPF_JSGE:
+		return sa >= sb;
+	case BPF_JSLT:
+		return sa < sb;
+	default:
+		return sa <= sb;
+	}
+}
+
+/* The second operand: often a constant (the K form), often close to the first. */
+static void random_operand(struct rng *r, struct bj_scalar *s, uint64_t *y, uint64_t x)
+{
+	switch (below(r, 4)) {
+	case 0:
+		*y = x + below(r, 3) - 1;
+		break;
+	case 1:
+		*y = (x & 0xffffffffULL) | (interesting(r) << 32);
+		break;
+	default:
+		*y = interesting(r);
+		break;
+	}
+	if (below(r, 2)) {
+		if (below(r, 2))
+			*y = (uint64_t)(int64_t)(int32_t)*y;
+		sc_set_const(s, *y);
+	} else {
+		random_around(r, s, *y);
+	}
+}
+
+static void test_branch_soundness(void **state)
+{
+	(void)state;
+	struct rng r = { 0x243f6a8885a308d3ULL };
+
+	for (int i = 0; i < 200000; i++) {
+		struct bj_scalar a, b;
+		uint64_t x, y;
+		uint8_t op = jmp_ops[below(&r, sizeof(jmp_ops))];
+		bool jmp32 = below(&r, 2);
+
+		random_pair(&r, &a, &x);
+		random_operand(&r, &b, &y, x);
+		if (below(&r, 4) == 0) {
+			struct bj_scalar t = a;
+			uint64_t tx = x;
+			a = b, x = y, b = t, y = tx;
+		}
+		bool holds = cond_holds(op, x, y, jmp32);
+		int pred = sc_branch_taken(&a, &b, op, jmp32);
+		if (pred != -1 && pred != (int)holds)
+			fail_msg("op 0x%x jmp32=%d: 0x%" PRIx64 ", 0x%" PRIx64 " predicted %d", op, jmp32, x, y, pred);
+		struct bj_scalar ra = a, rb = b;
+		if (!sc_refine(&ra, &rb, op, jmp32, holds))
+			fail_msg("op 0x%x jmp32=%d taken=%d: 0x%" PRIx64 ", 0x%" PRIx64 " on a dead side", op, jmp32,
+				 holds, x, y);
+		assert_member(&ra, x, "refine a");
+		assert_member(&rb, y, "refine b");
+	}
+}
+
+static void test_within_soundness(void **state)
+{
+	(void)state;
+	struct rng r = { 0x13198a2e03707344ULL };
+
+	for (int i = 0; i < 100000; i++) {
+		struct bj_scalar old, cur;
+		uint64_t x, z;
+
+		random_pair(&r, &cur, &x);
+		random_around(&r, &old, below(&r, 2) ? x : interesting(&r));
+		if (!sc_within(&old, &cur))
+			continue;
+		assert_member(&old, x, "sc_within");
+		/* Another value of cur: a random one of its tnum that the bounds allow too. */
+		z = cur.var_off.value | (rnd(&r) & cur.var_off.mask);
+		if (member(&cur, z))
+			assert_member(&old, z, "sc_within");
+	}
+}
+
+/* ---- exact cases, from Linux's behaviour ---- */
+
+static struct bj_scalar range_of(uint64_t value, uint64_t mask)
+{
+	struct bj_scalar s;
+
+	sc_set_unknown(&s);
+	s.var_off = (struct tnum){ value, mask };
+	sc_sync(&s);
+	return s;
+}
+
+static void assert_format(const struct bj_scalar *s, const char *want)
+{
+	char buf[256];
+	int n = sc_format(buf, sizeof(buf), s);
+
+	assert_string_equal(buf, want);
+	assert_int_equal(n, (int)strlen(want));
+}
+
+static void test_tnum_ops(void **state)
+{
+	(void)state;
+	struct tnum t = tnum_and((struct tnum){ 0, 0xff }, tnum_const(0xf));
+	assert_true(t.value == 0 && t.mask == 0xf);
+	t = tnum_range(0, 255);
+	assert_true(t.value == 0 && t.mask == 0xff);
+	t = tnum_range(16, 31);
+	assert_true(t.value == 16 && t.mask == 0xf);
+	assert_true(tnum_is_unknown(tnum_range(0, UINT64_MAX)));
+	t = tnum_add(tnum_const(3), tnum_const(4));
+	assert_true(tnum_equals_const(t, 7));
+	/* x in {0, 1} plus 1: {1, 2}, bits 0 and 1 unknown. */
+	t = tnum_add((struct tnum){ 0, 1 }, tnum_const(1));
+	assert_true(t.value == 0 && t.mask == 3);
+	t = tnum_mul((struct tnum){ 0, 3 }, tnum_const(4));
+	assert_true(t.value == 0 && t.mask == 0xc);
+	t = tnum_lshift((struct tnum){ 1, 2 }, 4);
+	assert_true(t.value == 0x10 && t.mask == 0x20);
+	t = tnum_arshift((struct tnum){ 0x80000000, 0 }, 4, 32);
+	assert_true(t.value == 0xf8000000 && t.mask == 0);
+	t = tnum_arshift((struct tnum){ 0, 0x8000000000000000ULL }, 60, 64);
+	assert_true(t.value == 0 && t.mask == 0xfffffffffffffff8ULL);
+	t = tnum_neg(tnum_const(1));
+	assert_true(tnum_equals_const(t, UINT64_MAX));
+	t = tnum_with_subreg((struct tnum){ 0, UINT64_MAX }, tnum_const(5));
+	assert_true(t.value == 5 && t.mask == 0xffffffff00000000ULL);
+	t = tnum_union(tnum_const(4), tnum_const(6));
+	assert_true(t.value == 4 && t.mask == 2);
+	assert_true(tnum_in((struct tnum){ 0, 0xff }, tnum_const(0x42)));
+	assert_false(tnum_in((struct tnum){ 0, 0xff }, tnum_const(0x142)));
+	assert_false(tnum_in(tnum_const(1), (struct tnum){ 0, 1 }));
+	assert_true(tnum_is_aligned((struct tnum){ 8, 0xf0 }, 8));
+	assert_false(tnum_is_aligned((struct tnum){ 8, 0xf4 }, 8));
+
+	char buf[48];
+	tnum_sbin(buf, sizeof(buf), (struct tnum){ 0, 0xff });
+	assert_string_equal(buf, "(0x0; 0xff)");
+}
+
+static void test_alu_exact(void **state)
+{
+	(void)state;
+	struct bj_scalar d, s;
+
+	/* Constants fold exactly. */
+	sc_set_const(&d, 3);
+	sc_set_const(&s, 4);
+	sc_alu(&d, &s, BPF_ADD, false, 0, 0, false);
+	assert_true(sc_is_const(&d) && sc_const_value(&d) == 7);
+	assert_format(&d, "7");
+	sc_alu(&d, &s, BPF_LSH, false, 0, 0, false);
+	assert_format(&d, "112");
+	sc_set_const(&s, 1);
+	sc_set_const(&d, 0);
+	sc_alu(&d, &s, BPF_SUB, true, 0, 0, false);
+	assert_true(sc_is_const(&d) && sc_const_value(&d) == 0xffffffff);
+	assert_format(&d, "0xffffffff");
+	sc_set_const(&d, 0x1234);
+	sc_alu(&d, &s, BPF_END, true, 0, 16, true);
+	assert_true(sc_is_const(&d) && sc_const_value(&d) == 0x3412);
+
+	/* (0x0; 0xff) & 0xf = (0x0; 0xf) */
+	d = range_of(0, 0xff);
+	assert_format(&d, "smin=smin32=0,smax=umax=smax32=umax32=255,var_off=(0x0; 0xff)");
+	sc_set_const(&s, 0xf);
+	sc_alu(&d, &s, BPF_AND, false, 0, 0, false);
+	assert_true(d.var_off.value == 0 && d.var_off.mask == 0xf && d.umax == 15 && d.smax == 15);
+	assert_format(&d, "smin=smin32=0,smax=umax=smax32=umax32=15,var_off=(0x0; 0xf)");
+
+	/* A shift by something that may reach the width: unknown. */
+	d = range_of(0, 0xff);
+	s = range_of(0, 0x3f);
+	sc_alu(&d, &s, BPF_LSH, false, 0, 0, false);
+	assert_true(tnum_is_unknown(d.var_off) && d.umax == UINT64_MAX);
+	assert_format(&d, "");
+
+	/* 32-bit results are zero-extended. */
+	sc_set_unknown(&d);
+	sc_set_const(&s, 0);
+	sc_alu(&d, &s, BPF_ADD, true, 0, 0, false);
+	assert_format(&d, "smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)");
+
+	/* Unsigned overflow of an add makes the unsigned range unbounded. */
+	d = range_of(0, 0xff);
+	sc_set_const(&s, UINT64_MAX - 0x10);
+	sc_alu(&d, &s, BPF_ADD, false, 0, 0, false);
+	assert_true(d.umin == 0 && d.umax == UINT64_MAX);
+}
+
+static void test_loads(void **state)
+{
+	(void)state;
+	struct bj_scalar s;
+
+	sc_set_unknown_size(&s, 1);
+	assert_format(&s, "smin=smin32=0,smax=umax=smax32=umax32=255,var_off=(0x0; 0xff)");
+	sc_set_unknown_size(&s, 4);
+	assert_format(&s, "smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)");
+	sc_set_unknown_size(&s, 8);
+	assert_format(&s, "");
+	sc_set_unknown_sext(&s, 1);
+	assert_format(&s, "smin=smin32=-128,smax=smax32=127");
+	sc_set_unknown_sext(&s, 2);
+	assert_format(&s, "smin=smin32=-32768,smax=smax32=32767");
+}
+
+static void test_branch_exact(void **state)
+{
+	(void)state;
+	struct bj_scalar a, b;
+
+	sc_set_unknown_size(&a, 1);
+	sc_set_const(&b, 10);
+	assert_int_equal(sc_branch_taken(&a, &b, BPF_JGT, false), -1);
+	assert_true(sc_refine(&a, &b, BPF_JGT, false, true));
+	assert_true(a.umin == 11 && a.umax == 255);
+	sc_set_unknown_size(&a, 1);
+	assert_true(sc_refine(&a, &b, BPF_JGT, false, false));
+	assert_true(a.umin == 0 && a.umax == 10);
+	assert_format(&a, "smin=smin32=0,smax=umax=smax32=umax32=10,var_off=(0x0; 0xf)");
+
+	sc_set_const(&b, 256);
+	sc_set_unknown_size(&a, 1);
+	assert_int_equal(sc_branch_taken(&a, &b, BPF_JLT, false), 1);
+	assert_int_equal(sc_branch_taken(&a, &b, BPF_JEQ, false), 0);
+	assert_false(sc_refine(&a, &b, BPF_JLT, false, false));
+
+	sc_set_const(&b, 0x100);
+	assert_int_equal(sc_branch_taken(&a, &b, BPF_JSET, false), 0);
+	sc_set_const(&b, 4);
+	assert_true(sc_refine(&a, &b, BPF_JSET, false, true));
+	assert_true(a.var_off.value == 4 && a.umin == 4);
+	sc_set_unknown_size(&a, 1);
+	assert_true(sc_refine(&a, &b, BPF_JSET, false, false));
+	assert_true(a.var_off.mask == 0xfb);
+
+	/* jmp32 looks at the low half only. */
+	sc_set_const(&a, 0x100000005ULL);
+	sc_set_const(&b, 5);
+	assert_int_equal(sc_branch_taken(&a, &b, BPF_JEQ, true), 1);
+	assert_int_equal(sc_branch_taken(&a, &b, BPF_JEQ, false), 0);
+
+	/* x != 0 with x in [0, 10]: [1, 10]. */
+	sc_set_unknown_size(&a, 1);
+	sc_set_const(&b, 10);
+	assert_true(sc_refine(&a, &b, BPF_JLE, false, true));
+	sc_set_const(&b, 0);
+	assert_true(sc_refine(&a, &b, BPF_JNE, false, true));
+	assert_true(a.umin == 1 && a.umax == 10);
+
+	/* Signed: x s< 0 with x a sign-extended byte: [-128, -1]. */
+	sc_set_unknown_sext(&a, 1);
+	assert_true(sc_refine(&a, &b, BPF_JSLT, false, true));
+	assert_true(a.smin == -128 && a.smax == -1 && a.umin == (uint64_t)-128);
+	assert_format(&a, "smin=smin32=-128,smax=smax32=-1,umin=0xffffffffffffff80,umin32=0xffffff80,"
+			  "var_off=(0xffffffffffffff80; 0x7f)");
+}
+
+static void test_within_exact(void **state)
+{
+	(void)state;
+	struct bj_scalar old = range_of(0, 0xff), cur = range_of(0, 0xf), c;
+
+	assert_true(sc_within(&old, &cur));
+	assert_false(sc_within(&cur, &old));
+	sc_set_const(&c, 7);
+	assert_true(sc_within(&old, &c));
+	assert_true(sc_equal(&old, &old));
+	assert_false(sc_equal(&old, &cur));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tnum_ops),
+		cmocka_unit_test(test_alu_exact),
+		cmocka_unit_test(test_loads),
+		cmocka_unit_test(test_branch_exact),
+		cmocka_unit_test(test_within_exact),
+		cmocka_unit_test(test_alu_soundness),
+		cmocka_unit_test(test_branch_soundness),
+		cmocka_unit_test(test_within_soundness),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
