@@ -508,8 +508,6 @@ static int check_load_store(struct venv *env, const struct bj_insn *in, uint32_t
 {
 	uint8_t cls = BJ_CLASS(in->code);
 	uint32_t size = bj_size_bytes(in->code);
-	struct vreg *regs = vcur_regs(env);
-	char tb[32];
 	int err;
 
 	if (cls == BPF_LDX) {
@@ -521,9 +519,6 @@ static int check_load_store(struct venv *env, const struct bj_insn *in, uint32_t
 	} else if (cls == BPF_ST) {
 		if ((err = v_check_read(env, in->dst)))
 			return err;
-		if (regs[in->dst].type == VT_CTX)
-			return verr(env, EACCES, "BPF_ST stores into R%u %s is not allowed", in->dst,
-				    vreg_type_str(&regs[in->dst], tb, sizeof(tb)));
 		err = v_check_mem_access(env, in->dst, in->off, size, VA_WRITE, -1, false, false);
 	} else if (BJ_MODE(in->code) == BPF_ATOMIC) {
 		err = check_atomic(env, in);
@@ -611,7 +606,7 @@ static void mark_pkt_range(struct vreg *r, void *ctx)
 		r->aux = m->range;
 }
 
-/* Linux's find_good_pkt_pointers (open: the comparison was strict, and Linux then allows one byte less). */
+/* Linux's find_good_pkt_pointers (open: the comparison was strict, so one byte more is in the packet). */
 static void find_good_pkt_pointers(struct vstate *st, const struct vreg *ptr, bool open)
 {
 	struct pkt_mark m = { ptr->type, ptr->id, 0 };
@@ -620,7 +615,7 @@ static void find_good_pkt_pointers(struct vstate *st, const struct vreg *ptr, bo
 		return;
 	if (ptr->s.umax > V_MAX_PACKET_OFF || ptr->s.umax + (uint64_t)ptr->off > V_MAX_PACKET_OFF)
 		return;
-	m.range = (uint32_t)ptr->off - (open ? 1 : 0);
+	m.range = (uint32_t)ptr->off + (open ? 1 : 0);
 	v_for_each_reg(st, mark_pkt_range, &m);
 }
 

@@ -248,7 +248,11 @@ void vlog_insn(struct venv *env, uint32_t idx)
 
 	if (!env->log.level)
 		return;
-	if (bj_disasm_insn(env->insns, env->n, idx, &o, text, sizeof(text)) < 0)
+	const struct bj_insn *in = &env->insns[idx];
+
+	if (in->code == (BPF_JMP | BPF_CALL) && in->src == 0)
+		snprintf(text, sizeof(text), "call %s#%d", vhelper_name(in->imm), in->imm);
+	else if (bj_disasm_insn(env->insns, env->n, idx, &o, text, sizeof(text)) < 0)
 		snprintf(text, sizeof(text), "?");
 	vlog_printf(env, "%u: (%02x) %s\n", idx, env->insns[idx].code, text);
 	env->prev_insn_print_len = env->log.pos - start - 1;
