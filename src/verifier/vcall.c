@@ -641,6 +641,14 @@ static int enter_callback(struct venv *env, const struct vproto *p, const struct
 	return 0;
 }
 
+static bool in_callback(const struct vstate *st)
+{
+	for (uint32_t i = 1; i <= st->curframe; i++)
+		if (st->frame[i]->callback)
+			return true;
+	return false;
+}
+
 static int helper_unavailable(struct venv *env, int32_t id)
 {
 	if (id < 0 || !strcmp(vhelper_name(id), "unknown"))
@@ -669,6 +677,8 @@ int v_check_helper_call(struct venv *env, const struct bj_insn *in, uint32_t idx
 		return err;
 	if (p->id == FN_TAIL_CALL && st->nrefs)
 		return verr(env, EINVAL, "tail_call would lead to reference leak");
+	if (p->id == FN_TAIL_CALL && in_callback(st))
+		return verr(env, EINVAL, "tail_call is not allowed in callbacks");
 	if (p->id == FN_TAIL_CALL)
 		env->subprogs[vcur_frame(env)->subprog].has_tail_call = true;
 	if (p->cb)

@@ -252,6 +252,7 @@ static int compute_liveness(struct venv *env)
 {
 	uint16_t *use = malloc(env->n * sizeof(*use)), *def = malloc(env->n * sizeof(*def));
 	bool changed = true;
+	int passes = 0;
 
 	env->live = calloc(env->n + 1, sizeof(*env->live));
 	if (!use || !def || !env->live) {
@@ -262,6 +263,12 @@ static int compute_liveness(struct venv *env)
 	for (uint32_t i = 0; i < env->n; i++)
 		use_def(&env->insns[i], &use[i], &def[i]);
 	while (changed) {
+		if (++passes > 64) {
+			/* Deeply nested loops: give up on precision rather than time; all live is always sound. */
+			for (uint32_t i = 0; i < env->n; i++)
+				env->live[i] = 0x7ff;
+			break;
+		}
 		changed = false;
 		for (uint32_t k = (uint32_t)env->n; k-- > 0;) {
 			uint32_t succ[2];
@@ -301,7 +308,7 @@ int v_push_state(struct venv *env, uint32_t insn, uint32_t prev, struct vstate *
 {
 	struct vstate *st;
 
-	if (env->n_pending >= V_MAX_PENDING)
+	if (env->n_pending >= V_MAX_PENDING || env->pending_bytes > V_PENDING_BYTES_MAX)
 		return verr(env, E2BIG, "The sequence of %zu jumps is too complex.", env->n_pending);
 	if (env->n_pending == env->cap_pending) {
 		size_t cap = env->cap_pending ? 2 * env->cap_pending : 64;
@@ -322,6 +329,7 @@ int v_push_state(struct venv *env, uint32_t insn, uint32_t prev, struct vstate *
 	st->log_pos = env->log.pos;
 	if (st->parent)
 		st->parent->branches++;
+	env->pending_bytes += state_size(st);
 	env->pending[env->n_pending++] = st;
 	*out = st;
 	return 0;
@@ -331,6 +339,7 @@ static void drop_last_pending(struct venv *env)
 {
 	struct vstate *st = env->pending[--env->n_pending];
 
+	env->pending_bytes -= state_size(st);
 	for (struct vexplored *p = st->parent; p; p = p->parent)
 		if (--p->branches)
 			break;
@@ -808,6 +817,7 @@ static int pop_state(struct venv *env)
 {
 	struct vstate *st = env->pending[--env->n_pending];
 
+	env->pending_bytes -= state_size(st);
 	vstate_free(env->cur);
 	env->cur = st;
 	if (env->log.level == 1) {
@@ -869,8 +879,11 @@ static int chain_depth(struct venv *env, uint32_t sp, uint32_t depth_before, uin
 	uint32_t total = depth_before + own;
 	int err;
 
-	if (level >= V_MAX_FRAMES)
+	/* Deeper chains were walked already from here with at least this much stack below: nothing new. */
+	if (level >= V_MAX_FRAMES || (s->walked && depth_before <= s->walked_before))
 		return 0;
+	s->walked = true;
+	s->walked_before = depth_before;
 	if (total > V_STACK)
 		err = verr(env, EACCES, "combined stack size of %u calls is %u. Too large", level + 1, total);
 	else if (s->has_tail_call && level > 0 && depth_before > 256)

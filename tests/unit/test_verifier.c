@@ -540,6 +540,10 @@ static const struct vcase callback_cases[] = {
 	{ "bpf_loop state checked after the loop", MEM, MEM64,
 	  "mov %r6, %r1\n" LOOP_CALL "ldxdw %r1, [%r10-8]\njgt %r1, 63, out\nadd %r6, %r1\nldxb %r0, [%r6+0]\nout:\nmov %r0, 0\n"
 	  "exit\n" LOOP_CB, 0, 0, NULL },
+	{ "tail call inside a callback", XDP, 0,
+	  "stxdw [%r10-8], %r1\nmov %r1, 4\nlddw %r2, func(cb)\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\n"
+	  "call 181\nmov %r0, 2\nexit\ncb:\nldxdw %r1, [%r2+0]\nlddw %r2, map_idx(3)\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit",
+	  -EINVAL, 14, "tail_call is not allowed in callbacks" },
 	{ "bpf_loop callback is not a function", XDP, 0,
 	  "mov %r1, 10\nmov %r2, 0\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit", -EACCES, 4, "R2 type=scalar expected=func" },
 	{ "bpf_loop callback context is not on the stack", XDP, 0,
