@@ -319,11 +319,14 @@ int v_check_alu(struct venv *env, const struct bj_insn *in)
 	if (d->type != VT_SCALAR) {
 		struct vreg ptr = *d;
 
+		if (BJ_SRCBIT(in->code) == BPF_X)
+			v_mark_precise(env, in->src);
 		return adjust_ptr(env, in, &ptr, s, false);
 	}
 	if (s->type != VT_SCALAR) {
 		struct vreg ptr = *s, off = *d;
 
+		v_mark_precise(env, in->dst);
 		return adjust_ptr(env, in, &ptr, &off, true);
 	}
 	sc_alu(&d->s, &s->s, op, alu32, in->off, in->imm, false);

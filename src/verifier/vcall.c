@@ -242,6 +242,7 @@ static int size_arg(struct venv *env, uint32_t regno, bool zero_ok, const struct
 
 	if (r->type != VT_SCALAR)
 		return expect(env, regno, "scalar");
+	v_mark_precise(env, regno);
 	if (r->s.smin < 0)
 		return verr(env, EACCES, "R%u min value is negative, either use unsigned or 'var &= const'", regno);
 	if (r->s.umin == 0 && !zero_ok)
@@ -353,12 +354,14 @@ static int64_t constant_key(struct venv *env, const struct vreg *key, uint32_t k
 		zeros++;
 	if (zeros >= key_size)
 		return 0;
+	/* A spilled constant is a value that may differ between paths; zeroes are tracked exactly. */
 	if (s->kind[7] != SK_SPILL || s->spill.type != VT_SCALAR)
 		return -1;
 	for (i = off; i >= 0 && s->kind[i] == SK_SPILL; i--)
 		spill++;
 	if (spill != key_size || !sc_is_const(&s->spill.s))
 		return -1;
+	v_mark_precise_slot(env, key->frameno, (uint32_t)(b / 8));
 	if (key_size == 8)
 		return sc_const_value(&s->spill.s) > INT64_MAX ? -1 : (int64_t)sc_const_value(&s->spill.s);
 	return (int64_t)(sc_const_value(&s->spill.s) & ((1ull << (8 * key_size)) - 1));
@@ -410,8 +413,10 @@ static int check_arg(struct venv *env, const struct vproto *p, uint32_t a, struc
 			return verr(env, EACCES, "dereference of modified ctx ptr R%u off=%d disallowed", regno, r->off);
 		return 0;
 	case A_MEM_OR_NULL:
-		if (vreg_is_null_const(r))
+		if (vreg_is_null_const(r)) {
+			v_mark_precise(env, regno);
 			return 0;
+		}
 		/* fall through */
 	case A_MEM:
 	case A_UNINIT_MEM:
@@ -424,6 +429,7 @@ static int check_arg(struct venv *env, const struct vproto *p, uint32_t a, struc
 	case A_ALLOC_SIZE:
 		if (r->type != VT_SCALAR)
 			return expect(env, regno, "scalar");
+		v_mark_precise(env, regno);
 		if (!sc_is_const(&r->s))
 			return verr(env, EACCES, "R%u is not a known constant'", regno);
 		meta->alloc_size = sc_const_value(&r->s);
@@ -446,15 +452,17 @@ static int check_arg(struct venv *env, const struct vproto *p, uint32_t a, struc
 		meta->have_func = true;
 		return 0;
 	case A_STACK_OR_NULL:
-		if (vreg_is_null_const(r))
+		if (vreg_is_null_const(r)) {
+			v_mark_precise(env, regno);
 			return 0;
+		}
 		if (r->type != VT_STACK)
 			return expect(env, regno, "fp");
 		return 0;
 	case A_SPIN_LOCK:
 		return spin_lock_arg(env, regno, p->id == FN_SPIN_LOCK);
 	default:
-		return verr(env, EFAULT, "R%u unknown argument kind", regno);
+		return verr(env, EINVAL, "R%u unknown argument kind", regno);
 	}
 }
 
@@ -602,7 +610,7 @@ static int enter_callback(struct venv *env, const struct vproto *p, const struct
 		vsnap_put(prev);
 	}
 	if (!meta->have_func || meta->func_subprog >= env->n_subprogs)
-		return verr(env, EFAULT, "callback of %s#%d is not a subprogram", vhelper_name(p->id), p->id);
+		return verr(env, EINVAL, "callback of %s#%d is not a subprogram", vhelper_name(p->id), p->id);
 	if ((err = new_frame(env, idx, meta->func_subprog, &f)))
 		return err;
 	if ((err = v_push_state(env, idx + 1, idx, &done))) {
@@ -733,6 +741,7 @@ static int callback_exit(struct venv *env, struct vframe *callee)
 
 	if (r0->type != VT_SCALAR)
 		return verr(env, EACCES, "R0 not a scalar value");
+	v_mark_precise(env, BPF_REG_0);
 	if (r0->s.smin < callee->cb_lo || r0->s.smax > callee->cb_hi)
 		return verr(env, EINVAL,
 			    "At callback return the register R0 has smin=%" PRId64 " smax=%" PRId64

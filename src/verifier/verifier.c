@@ -63,7 +63,7 @@ static int find_subprogs(struct venv *env)
 			if (!env->priv) {
 				free(starts);
 				env->err_insn = (int)i;
-				return verr(env, EPERM,
+				return verr(env, EACCES,
 					    "loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN");
 			}
 			starts[t] = 1;
@@ -366,10 +366,12 @@ static int is_state_visited(struct venv *env, uint32_t idx)
 	bool force = env->iflags[idx] & IF_CALLBACK_CALL;
 	bool add = force || (env->jmps_processed - env->prev_jmps_processed >= 2 &&
 			     env->insn_processed - env->prev_insn_processed >= 8);
-	struct vexplored *e;
+	struct vexplored *e, **link;
 	size_t sz;
 
-	for (e = env->explored[idx]; e; e = e->next) {
+	for (link = &env->explored[idx]; (e = *link);) {
+		uint32_t n = force && e->branches ? 64 : 3;
+
 		if (e->branches) {
 			/* Still being explored: pruning against it would assume what it is meant to prove. */
 			if (!force && vstates_equal(env, &e->st, cur, true)) {
@@ -379,10 +381,20 @@ static int is_state_visited(struct venv *env, uint32_t idx)
 			if (!force && env->jmps_processed - env->prev_jmps_processed < 20 &&
 			    env->insn_processed - env->prev_insn_processed < 100)
 				add = false;
+		} else if (vstates_equal(env, &e->st, cur, false)) {
+			e->hits++;
+			v_propagate_precision(env, e);
+			return 1;
+		}
+		/* Linux's eviction: a state that keeps missing is not worth comparing against any more. */
+		if (++e->misses > e->hits * n + n) {
+			*link = e->next;
+			e->next = env->retired;
+			env->retired = e;
+			env->n_explored[idx]--;
 			continue;
 		}
-		if (vstates_equal(env, &e->st, cur, false))
-			return 1;
+		link = &e->next;
 	}
 	sz = state_size(cur);
 	if (!add || env->n_explored[idx] >= V_MAX_STATES_PER_INSN || env->state_bytes + sz > V_STATE_BYTES_MAX)
@@ -396,6 +408,7 @@ static int is_state_visited(struct venv *env, uint32_t idx)
 	e->parent = cur->parent;
 	e->st.parent = NULL;
 	cur->parent = e;
+	cur->nhist = 0;
 	e->next = env->explored[idx];
 	env->explored[idx] = e;
 	if (++env->n_explored[idx] > env->max_states_per_insn)
@@ -743,6 +756,10 @@ static int check_cond_jmp(struct venv *env, const struct bj_insn *in, uint32_t i
 	dst = regs[in->dst];
 	pred = branch_taken(&dst, &src, op, jmp32);
 	if (pred >= 0) {
+		/* The other way is pruned because of these values: states that differ in them differ. */
+		v_mark_precise(env, in->dst);
+		if (x)
+			v_mark_precise(env, in->src);
 		env->cur->insn = pred ? target : idx + 1;
 		return 0;
 	}
@@ -750,7 +767,14 @@ static int check_cond_jmp(struct venv *env, const struct bj_insn *in, uint32_t i
 		return err;
 	ok_taken = refine_branch(other, in, &src, true);
 	ok_fall = refine_branch(env->cur, in, &src, false);
+	if (!ok_taken || !ok_fall) {
+		v_mark_precise(env, in->dst);
+		if (x)
+			v_mark_precise(env, in->src);
+	}
 	if (!jmp32 && (op == BPF_JEQ || op == BPF_JNE) && (dst.flags & VF_NULL) && vreg_is_null_const(&src)) {
+		if (x)
+			v_mark_precise(env, in->src);
 		mark_ptr_or_null(env, env->cur, dst.id, dst.ref_id, op == BPF_JNE);
 		mark_ptr_or_null(env, other, dst.id, dst.ref_id, op == BPF_JEQ);
 	} else if (!match_pkt_pointers(in, &dst, &src, env->cur, other) && v_ptr_leak(env, &dst)) {
@@ -839,7 +863,7 @@ static int do_check(struct venv *env)
 		int r;
 
 		if (idx >= env->n)
-			return verr(env, EFAULT, "invalid insn idx %u insn_cnt %zu", idx, env->n);
+			return verr(env, EINVAL, "invalid insn idx %u insn_cnt %zu", idx, env->n);
 		if (++env->insn_processed > env->insn_limit) {
 			env->insn_processed--;
 			return verr(env, E2BIG, "BPF program is too large. Processed %" PRIu64 " insn",
@@ -857,6 +881,8 @@ static int do_check(struct venv *env)
 			vlog_insn_state(env);
 			vlog_linfo(env, idx);
 			vlog_insn(env, idx);
+			if ((r = v_hist_cut(env)) || (r = v_hist_push(env, idx)))
+				return r;
 			r = do_insn(env, idx);
 			if (r < 0)
 				return r;
@@ -940,25 +966,30 @@ static int init_state(struct venv *env)
 	return 0;
 }
 
+static void free_explored_list(struct vexplored *e)
+{
+	struct vexplored *next;
+
+	for (; e; e = next) {
+		next = e->next;
+		for (uint32_t f = 0; f < V_MAX_FRAMES; f++)
+			vframe_free(e->st.frame[f]);
+		vsnap_put(e->st.reentry);
+		free(e->st.hist);
+		free(e);
+	}
+}
+
 static void free_env(struct venv *env)
 {
-	struct vexplored *e, *next;
-
 	vstate_free(env->cur);
 	for (size_t i = 0; i < env->n_pending; i++)
 		vstate_free(env->pending[i]);
 	free(env->pending);
-	if (env->explored) {
-		for (size_t i = 0; i < env->n; i++) {
-			for (e = env->explored[i]; e; e = next) {
-				next = e->next;
-				for (uint32_t f = 0; f < V_MAX_FRAMES; f++)
-					vframe_free(e->st.frame[f]);
-				vsnap_put(e->st.reentry);
-				free(e);
-			}
-		}
-	}
+	if (env->explored)
+		for (size_t i = 0; i < env->n; i++)
+			free_explored_list(env->explored[i]);
+	free_explored_list(env->retired);
 	free(env->explored);
 	free(env->n_explored);
 	free(env->iflags);

@@ -310,6 +310,8 @@ static int stack_write_fixed(struct venv *env, struct vframe *f, int64_t o, uint
 	}
 	scrub_spill(s);
 	kind = (vr && vreg_is_null_const(vr)) || (st_imm && in->imm == 0) ? SK_ZERO : SK_MISC;
+	if (kind == SK_ZERO && vr)
+		v_mark_precise(env, (uint32_t)value_regno);
 	for (uint32_t i = 0; i < size; i++)
 		*slot_kind(f, o + i) = kind;
 	return 0;
@@ -366,9 +368,12 @@ static int stack_read_fixed(struct venv *env, struct vframe *f, int64_t o, uint3
 		}
 		if ((err = stack_read_bytes(env, f, o, size, &zeros, &spills)))
 			return err;
-		if ((spills == size && vreg_is_null_const(&s->spill)) || zeros == size)
+		if (spills == size && vreg_is_null_const(&s->spill)) {
+			v_mark_precise_slot(env, (uint32_t)(f->regs[BPF_REG_10].frameno), (uint32_t)((-o - 1) / 8));
 			vreg_mark_const(&regs[dst], 0);
-		else
+		} else if (zeros == size) {
+			vreg_mark_const(&regs[dst], 0);
+		} else
 			vreg_mark_unknown(&regs[dst]);
 		return 0;
 	}
@@ -418,6 +423,9 @@ static int stack_write_var(struct venv *env, struct vframe *f, int64_t lo, int64
 {
 	const struct vreg *vr = value_regno >= 0 ? &vcur_regs(env)[value_regno] : NULL;
 	bool zero = (vr && vreg_is_null_const(vr)) || (!vr && in && BJ_CLASS(in->code) == BPF_ST && in->imm == 0);
+
+	if (zero && vr)
+		v_mark_precise(env, (uint32_t)value_regno);
 
 	for (int64_t a = lo; a < hi; a++) {
 		uint8_t *k = slot_kind(f, a);
@@ -472,6 +480,7 @@ static int stack_access(struct venv *env, uint32_t regno, int32_t off, uint32_t 
 	if (sc_is_const(&r->s)) {
 		const struct bj_insn *in = &env->insns[env->cur->insn];
 
+		v_hist_stack(env, r->frameno, lo);
 		if (t == VA_WRITE)
 			return stack_write_fixed(env, f, lo, size, value_regno, in);
 		return stack_read_fixed(env, f, lo, size, value_regno);
@@ -509,6 +518,15 @@ int v_check_mem_access(struct venv *env, uint32_t regno, int32_t off, uint32_t s
 
 	if (r->flags & VF_NULL)
 		return verr(env, EACCES, "R%u invalid mem access '%s'", regno, vreg_type_str(r, tb, sizeof(tb)));
+	/* Atomics need natural alignment on every kind of memory (Linux's strict_alignment_once). */
+	if (atomic && vreg_is_pointer(r) && r->type != VT_STACK &&
+	    !tnum_is_aligned(tnum_add(r->s.var_off, tnum_const((uint64_t)total)), size)) {
+		char tn[48];
+
+		tnum_sbin(tn, sizeof(tn), r->s.var_off);
+		return verr(env, EACCES, "misaligned %saccess off %s+%d+%d size %u",
+			    r->type == VT_MAP_VALUE ? "value " : r->type == VT_CTX ? "context " : "", tn, r->off, off, size);
+	}
 	switch (r->type) {
 	case VT_MAP_VALUE:
 		if (t == VA_WRITE && (err = store_leak(env, value_regno, "map")))

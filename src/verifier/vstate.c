@@ -157,6 +157,9 @@ static void vstate_clear(struct vstate *st)
 	}
 	vsnap_put(st->reentry);
 	st->reentry = NULL;
+	free(st->hist);
+	st->hist = NULL;
+	st->nhist = st->cap_hist = 0;
 }
 
 void vstate_free(struct vstate *st)
@@ -174,11 +177,21 @@ int vstate_copy(struct vstate *dst, const struct vstate *src)
 
 	for (uint32_t i = 0; i < V_MAX_FRAMES; i++)
 		tmp.frame[i] = NULL;
+	tmp.hist = NULL;
+	tmp.cap_hist = 0;
+	if (src->nhist) {
+		tmp.hist = malloc(src->nhist * sizeof(*tmp.hist));
+		if (!tmp.hist)
+			return -ENOMEM;
+		memcpy(tmp.hist, src->hist, src->nhist * sizeof(*tmp.hist));
+		tmp.cap_hist = src->nhist;
+	}
 	for (uint32_t i = 0; i <= src->curframe; i++) {
 		tmp.frame[i] = vframe_dup(src->frame[i]);
 		if (!tmp.frame[i]) {
 			for (uint32_t j = 0; j < i; j++)
 				vframe_free(tmp.frame[j]);
+			free(tmp.hist);
 			return -ENOMEM;
 		}
 	}
@@ -224,8 +237,11 @@ static bool regs_exact(const struct vreg *a, const struct vreg *b, struct idmap 
 	       check_ids(m, a->ref_id, b->ref_id);
 }
 
-/* Every value cur may hold, old may hold too, as far as the program can tell (Linux's regsafe). */
-static bool regsafe(const struct vreg *old, const struct vreg *cur, struct idmap *m, bool exact)
+/*
+ * Every value cur may hold, old may hold too, as far as the program can tell (Linux's regsafe). A scalar
+ * no explored path depended on exactly covers any scalar, unless `range` asks for the ranges themselves.
+ */
+static bool regsafe(const struct vreg *old, const struct vreg *cur, struct idmap *m, bool exact, bool range)
 {
 	if (exact)
 		return regs_exact(old, cur, m);
@@ -235,6 +251,8 @@ static bool regsafe(const struct vreg *old, const struct vreg *cur, struct idmap
 		return false;
 	switch (old->type) {
 	case VT_SCALAR:
+		if (!old->precise && !range)
+			return true;
 		return sc_within(&old->s, &cur->s) && check_ids(m, old->id, cur->id);
 	case VT_MAP_VALUE:
 	case VT_MAP_KEY:
@@ -259,9 +277,12 @@ static bool spill_is_scalar(const struct vslot *s)
 	return s->kind[7] == SK_SPILL && s->spill.type == VT_SCALAR;
 }
 
-/* Linux's stacksafe: slots the explored state had invalid (or, privileged, misc) cover anything. */
+/*
+ * Linux's stacksafe: slots the explored state had invalid (or, privileged, misc) cover anything.
+ * range: compare scalar ranges even where no path asked for precision (callback convergence).
+ */
 static bool stacksafe(const struct venv *env, const struct vframe *old, const struct vframe *cur, struct idmap *m,
-		      bool exact)
+		      bool exact, bool range)
 {
 	for (uint32_t s = 0; s < old->nslots; s++) {
 		const struct vslot *o = &old->stack[s];
@@ -287,7 +308,7 @@ static bool stacksafe(const struct venv *env, const struct vframe *old, const st
 			if (ok != ck)
 				return false;
 		}
-		if (o->kind[7] == SK_SPILL && !regsafe(&o->spill, &c->spill, m, false))
+		if (o->kind[7] == SK_SPILL && !regsafe(&o->spill, &c->spill, m, false, range))
 			return false;
 	}
 	if (exact)
@@ -299,17 +320,17 @@ static bool stacksafe(const struct venv *env, const struct vframe *old, const st
 }
 
 static bool frame_safe(struct venv *env, const struct vframe *old, const struct vframe *cur, uint16_t live,
-		       struct idmap *m, bool exact)
+		       struct idmap *m, bool exact, bool range)
 {
 	if (old->callsite != cur->callsite || old->callback != cur->callback)
 		return false;
 	for (uint32_t r = 0; r < BJ_NREGS; r++) {
 		if (!exact && !(live & (1u << r)))
 			continue;
-		if (!regsafe(&old->regs[r], &cur->regs[r], m, exact))
+		if (!regsafe(&old->regs[r], &cur->regs[r], m, exact, range))
 			return false;
 	}
-	return stacksafe(env, old, cur, m, exact);
+	return stacksafe(env, old, cur, m, exact, range);
 }
 
 /* Registers whose value the rest of the program may read when frame i of st resumes. */
@@ -341,7 +362,7 @@ bool vstates_equal(struct venv *env, const struct vstate *old, const struct vsta
 		if (!check_ids(&m, old->refs[i].id, cur->refs[i].id))
 			return false;
 	for (uint32_t i = 0; i <= old->curframe; i++)
-		if (!frame_safe(env, old->frame[i], cur->frame[i], frame_live(env, cur, i), &m, exact))
+		if (!frame_safe(env, old->frame[i], cur->frame[i], frame_live(env, cur, i), &m, exact, false))
 			return false;
 	return true;
 }
@@ -352,7 +373,7 @@ bool vframes_within(struct venv *env, struct vframe *const *old, struct vframe *
 	struct idmap m = { 0 };
 
 	for (uint32_t i = 0; i < n; i++)
-		if (!frame_safe(env, old[i], cur[i], 0x7ff, &m, false))
+		if (!frame_safe(env, old[i], cur[i], 0x7ff, &m, false, true))
 			return false;
 	return true;
 }
@@ -361,7 +382,7 @@ static void widen_reg(const struct vreg *old, struct vreg *cur)
 {
 	struct idmap m = { 0 };
 
-	if (regsafe(old, cur, &m, false)) {
+	if (regsafe(old, cur, &m, false, true)) {
 		*cur = *old;
 		return;
 	}
@@ -378,7 +399,7 @@ static void widen_slot(const struct vslot *o, struct vslot *c)
 	if (both_spill) {
 		struct idmap m = { 0 };
 
-		if (regsafe(&o->spill, &c->spill, &m, false)) {
+		if (regsafe(&o->spill, &c->spill, &m, false, true)) {
 			c->spill = o->spill;
 			return;
 		}

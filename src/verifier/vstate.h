@@ -60,6 +60,7 @@ struct vreg {
 	uint8_t type;
 	uint8_t flags;
 	uint8_t frameno;      /* stack pointers: the frame */
+	uint8_t precise;      /* scalars: some explored path depends on this exact range (Linux's precise) */
 };
 
 enum { SK_INVALID = 0, SK_SPILL, SK_MISC, SK_ZERO };
@@ -92,6 +93,22 @@ struct vref {
 	uint32_t insn;
 };
 
+/* One executed instruction, for backtracking precision marks (Linux's jmp_history, for every insn). */
+struct vhist {
+	uint32_t idx;
+	uint8_t frame;   /* the frame it ran in */
+	uint8_t flags;   /* HF_* */
+	uint8_t sframe;  /* a load or store of one stack slot at a fixed offset: its frame */
+	int8_t spi;      /* ... and its slot, or -1 */
+};
+#define HF_CB_EXIT 0x1
+
+/* Registers and stack slots per frame whose values precision is asked for. */
+struct vmasks {
+	uint16_t reg[V_MAX_FRAMES];
+	uint64_t stk[V_MAX_FRAMES];
+};
+
 struct vstate {
 	struct vframe *frame[V_MAX_FRAMES];
 	uint32_t curframe;
@@ -105,6 +122,9 @@ struct vstate {
 	struct vsnap *reentry; /* a callback returned: the state its iteration started from */
 	struct vexplored *parent;
 	size_t log_pos;
+	/* Instructions run since the parent explored state. */
+	struct vhist *hist;
+	uint32_t nhist, cap_hist;
 };
 
 /* The caller's frames when a callback iteration starts, shared by the states of that iteration. */
@@ -118,8 +138,17 @@ struct vexplored {
 	struct vexplored *next;
 	struct vexplored *parent;
 	uint32_t branches;
+	uint32_t hits, misses;
+	/*
+	 * thin: only a piece of history (st has no frames) that keeps backtracking short where no state is
+	 * stored; done: what backtracking already marked from here (thin nodes).
+	 */
+	bool thin;
+	struct vmasks done;
 	struct vstate st;
 };
+/* History entries a state collects before a thin node cuts it. */
+#define V_HIST_SEGMENT 256
 
 struct vsubprog {
 	uint32_t start, end;
@@ -173,6 +202,7 @@ struct venv {
 	size_t n_pending, cap_pending;
 	struct vexplored **explored;
 	uint32_t *n_explored;
+	struct vexplored *retired; /* no longer searched, still some states' ancestors */
 	size_t state_bytes;
 	size_t pending_bytes;
 
@@ -250,6 +280,18 @@ void v_coerce_size(struct vreg *r, uint32_t size, bool sext);
 /* valu.c */
 int v_check_alu(struct venv *env, const struct bj_insn *in);
 void v_scalar_of_imm(struct bj_scalar *s, int32_t imm, bool alu32);
+
+/* vprecise.c */
+int v_hist_push(struct venv *env, uint32_t idx);
+/* Hands a long history over to a thin node, so that backtracking stays short. */
+int v_hist_cut(struct venv *env);
+/* The current instruction accessed one stack slot at a fixed offset. */
+void v_hist_stack(struct venv *env, uint32_t frame, int64_t addr);
+/* The current instruction depends on the exact value of register regno (of the current frame). */
+void v_mark_precise(struct venv *env, uint32_t regno);
+void v_mark_precise_slot(struct venv *env, uint32_t frame, uint32_t spi);
+/* cur was pruned by e: what e's exploration needed precise, cur's ancestors need too. */
+void v_propagate_precision(struct venv *env, const struct vexplored *e);
 
 /* vcall.c */
 int v_check_helper_call(struct venv *env, const struct bj_insn *in, uint32_t idx);
