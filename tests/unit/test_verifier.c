@@ -744,6 +744,46 @@ static void test_pruning(void **state)
 	assert_true(st.total_states > 0);
 }
 
+/* Branches that narrow a live value no later check depends on: without precision tracking this is 2^24 paths. */
+static void test_pruning_imprecise(void **state)
+{
+	char text[4096] = "call 7\nmov %r6, %r0\n";
+	struct bj_verifier_stats st;
+	struct bj_error err = { 0 };
+
+	(void)state;
+	for (int i = 0; i < 24; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "jset %%r6, %d, +1\nmov %%r7, %d\nmov %%r8, %%r6\n", 1 << i, i);
+		strcat(text, line);
+	}
+	strcat(text, "mov %r0, 2\nexit");
+	assert_int_equal(verify_limit(text, 0, &st, &err), 0);
+	assert_true(st.insns_processed < 1000);
+}
+
+/* r7 is 0 on one path and 8 on the other; the join may prune only while nothing depends on r7 exactly. */
+#define JOIN_PROG(use)                                                                                      \
+	"mov %r9, %r1\nmov %r2, 0\nmov %r3, 0\nmov %r4, 0\nmov %r5, 0\nmov %r8, 0\ncall 7\nmov %r6, %r0\n"         \
+	"and %r6, 1\njeq %r6, 0, a\nmov %r7, 0\nja join\na:\nmov %r7, 8\njoin:\nmov %r1, %r9\n" use "\nexit"
+
+static void test_precision(void **state)
+{
+	static char log[1 << 16];
+	struct bj_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(verify_text(JOIN_PROG("add %r1, %r7\nldxdw %r0, [%r1+56]"), MEM, MEM64, 2, log, sizeof(log),
+				     NULL, &err), -EACCES);
+	assert_int_equal(err.insn, 15);
+	assert_non_null(strstr(err.msg, "invalid access to memory, mem_size=64 off=64 size=8"));
+	assert_null(strstr(log, "13: safe"));
+	assert_int_equal(verify_text(JOIN_PROG("add %r0, %r7\nldxdw %r0, [%r1+0]"), MEM, MEM64, 2, log, sizeof(log),
+				     NULL, &err), 0);
+	assert_non_null(strstr(log, "13: safe"));
+}
+
 static void test_deep_calls(void **state)
 {
 	char text[2048] = "";
@@ -954,6 +994,8 @@ int main(void)
 		cmocka_unit_test(test_log_line_info),
 		cmocka_unit_test(test_complexity_limit),
 		cmocka_unit_test(test_pruning),
+		cmocka_unit_test(test_pruning_imprecise),
+		cmocka_unit_test(test_precision),
 		cmocka_unit_test(test_deep_calls),
 		cmocka_unit_test(test_random_programs),
 		cmocka_unit_test(test_examples),
