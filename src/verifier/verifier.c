@@ -392,6 +392,7 @@ static int is_state_visited(struct venv *env, uint32_t idx)
 			e->next = env->retired;
 			env->retired = e;
 			env->n_explored[idx]--;
+			env->cur_states--;
 			continue;
 		}
 		link = &e->next;

@@ -16,7 +16,6 @@
 
 #define V_MAX_FRAMES 8
 #define V_STACK 512
-#define V_SLOTS (V_STACK / 8)
 #define V_MAX_REFS 16
 /* Linux's BPF_MAX_VAR_OFF, BPF_MAX_VAR_SIZ and MAX_PACKET_OFF. */
 #define V_MAX_VAR_OFF (1ll << 29)
@@ -161,7 +160,6 @@ struct vsubprog {
 /* Per instruction flags. */
 #define IF_PRUNE 0x1
 #define IF_SECOND_HALF 0x2
-#define IF_SEEN 0x4
 #define IF_CALLBACK_CALL 0x8
 
 struct vlog {
