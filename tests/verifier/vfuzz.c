@@ -520,6 +520,15 @@ static int create_maps(const struct vprog *p, struct run_maps *rm, struct bj_err
 	return ret;
 }
 
+/*
+ * What the runs of one program share, so that addresses are the same in every run: a program may store or
+ * return a pointer (root may), and that must not look like a difference.
+ */
+struct run_env {
+	_Alignas(16) uint8_t mem[MAX_MEM];
+	struct bj_batch *batch; /* XDP: one frame, below 4 GiB */
+};
+
 struct outcome {
 	int ret;
 	uint64_t r0;     /* MEM: r0; XDP: the action */
@@ -554,8 +563,8 @@ static void with_prologue(const struct vprog *p, uint64_t regs, uint64_t stack, 
 	memcpy(out + k, p->insns, p->n * sizeof(p->insns[0]));
 }
 
-static int run_checked_mem(const struct vprog *p, const uint8_t *input, uint64_t regs, uint64_t stack,
-			   struct outcome *o)
+static int run_checked_mem(const struct vprog *p, struct run_env *env, const uint8_t *input, uint64_t regs,
+			   uint64_t stack, struct outcome *o)
 {
 	struct bj_insn insns[MAX_INSNS + PROLOGUE_INSNS];
 	BJ_OPTS(bj_prog_opts, opts, .type = BJ_PROG_TYPE_MEM, .unverified = true, .insn_budget = RUN_BUDGET,
@@ -578,8 +587,9 @@ static int run_checked_mem(const struct vprog *p, const uint8_t *input, uint64_t
 		return ret;
 	}
 	o->len = p->mem_size;
-	memcpy(o->mem, input, p->mem_size);
-	o->ret = bj_prog__exec(prog, o->mem, p->mem_size, &o->r0, &err);
+	memcpy(env->mem, input, p->mem_size);
+	o->ret = bj_prog__exec(prog, env->mem, p->mem_size, &o->r0, &err);
+	memcpy(o->mem, env->mem, p->mem_size);
 	if (o->ret)
 		snprintf(o->why, sizeof(o->why), "program insn %ld: %.256s", err.insn - PROLOGUE_INSNS, err.msg);
 	bj_prog__destroy(prog);
@@ -608,8 +618,8 @@ static const struct bj_helper *xdp_fuzz_helpers(size_t *n)
  * One frame through the XDP runner in checked mode. The frame's buffer ends where the packet ends and has
  * no headroom, so that the checked run's region is the packet itself: any byte outside it faults.
  */
-static int run_checked_xdp(const struct vprog *p, const uint8_t *input, uint32_t len, uint64_t regs, uint64_t stack,
-			   struct outcome *o)
+static int run_checked_xdp(const struct vprog *p, struct run_env *env, const uint8_t *input, uint32_t len,
+			   uint64_t regs, uint64_t stack, struct outcome *o)
 {
 	struct bj_insn insns[MAX_INSNS + PROLOGUE_INSNS];
 	size_t n_helpers;
@@ -619,10 +629,10 @@ static int run_checked_xdp(const struct vprog *p, const uint8_t *input, uint32_t
 	BJ_OPTS(bj_xdp_opts, xo, .exec = BJ_XDP_EXEC_PER_PACKET);
 	BJ_OPTS(bj_batch_opts, bo, .below_4g = true);
 	BJ_OPTS(bj_xdp_stats, st);
+	struct bj_batch *b;
 	struct bj_error err = { .msg = "" };
 	struct bj_prog *prog = NULL;
 	struct bj_xdp *x = NULL;
-	struct bj_batch *b = NULL;
 	struct bj_frame *f;
 	struct run_maps rm;
 	int ret;
@@ -637,12 +647,13 @@ static int run_checked_xdp(const struct vprog *p, const uint8_t *input, uint32_t
 	destroy_maps(&rm);
 	if (!ret)
 		ret = bj_xdp__create(prog, &xo, &x, &err);
-	if (!ret)
-		ret = bj_batch__create(1, &bo, &b);
+	if (!ret && !env->batch)
+		ret = bj_batch__create(1, &bo, &env->batch);
 	if (ret) {
 		snprintf(o->why, sizeof(o->why), "cannot create: %.256s", err.msg);
 		goto out;
 	}
+	b = env->batch;
 	f = &b->frames[0];
 	*f = (struct bj_frame){ .buf = b->arena, .buf_sz = len, .data_end = len, .ingress_ifindex = 1 };
 	memcpy(f->buf, input, len);
@@ -659,17 +670,16 @@ static int run_checked_xdp(const struct vprog *p, const uint8_t *input, uint32_t
 	o->len = len;
 	memcpy(o->mem, f->buf, len);
 out:
-	bj_batch__destroy(b);
 	bj_xdp__destroy(x);
 	bj_prog__destroy(prog);
 	return ret;
 }
 
-static int run_checked(const struct vprog *p, const uint8_t *input, uint32_t len, uint64_t regs, uint64_t stack,
-		       struct outcome *o)
+static int run_checked(const struct vprog *p, struct run_env *env, const uint8_t *input, uint32_t len,
+		       uint64_t regs, uint64_t stack, struct outcome *o)
 {
-	return p->type == BJ_PROG_TYPE_XDP ? run_checked_xdp(p, input, len, regs, stack, o)
-					   : run_checked_mem(p, input, regs, stack, o);
+	return p->type == BJ_PROG_TYPE_XDP ? run_checked_xdp(p, env, input, len, regs, stack, o)
+					   : run_checked_mem(p, env, input, regs, stack, o);
 }
 
 static bool same(const struct outcome *a, const struct outcome *b)
@@ -700,7 +710,8 @@ static void report_program(FILE *report, uint64_t seed, const struct vprog *p, c
 }
 
 /* Runs an accepted program on a few inputs; returns 1 (with a report) when a run shows a bug. */
-static int run_accepted(uint64_t seed, const struct vprog *p, bool strict_ok, struct vf_stats *stats, FILE *report)
+static int run_inputs(uint64_t seed, const struct vprog *p, struct run_env *env, bool strict_ok, struct vf_stats *stats,
+		      FILE *report)
 {
 	static const uint32_t pkt_lens[] = { 1, 14, 15, 20, 34, 54, 60, 64, 100, 128 };
 	uint64_t rng = seed ^ 0x5bd1e995u;
@@ -713,7 +724,8 @@ static int run_accepted(uint64_t seed, const struct vprog *p, bool strict_ok, st
 		uint32_t len = pkt_lens[rnd(&rng, sizeof(pkt_lens) / sizeof(pkt_lens[0]))];
 		for (size_t k = 0; k < sizeof(input); k++)
 			input[k] = (uint8_t)next(&rng);
-		if (run_checked(p, input, len, regs_a, stack_a, &a) || run_checked(p, input, len, regs_b, stack_a, &b)) {
+		if (run_checked(p, env, input, len, regs_a, stack_a, &a) ||
+		    run_checked(p, env, input, len, regs_b, stack_a, &b)) {
 			stats->unrunnable++; /* e.g. a helper only the verifier knows */
 			return 0;
 		}
@@ -729,7 +741,7 @@ static int run_accepted(uint64_t seed, const struct vprog *p, bool strict_ok, st
 			report_program(report, seed, p, what);
 			return 1;
 		}
-		if (!strict_ok || run_checked(p, input, len, regs_a, stack_b, &c))
+		if (!strict_ok || run_checked(p, env, input, len, regs_a, stack_b, &c))
 			continue;
 		stats->runs++;
 		if (!same(&a, &c)) {
@@ -743,15 +755,28 @@ static int run_accepted(uint64_t seed, const struct vprog *p, bool strict_ok, st
 	return 0;
 }
 
+static int run_accepted(uint64_t seed, const struct vprog *p, bool strict_ok, struct vf_stats *stats, FILE *report)
+{
+	struct run_env *env = calloc(1, sizeof(*env));
+	int ret;
+
+	if (!env)
+		return -ENOMEM;
+	ret = run_inputs(seed, p, env, strict_ok, stats, report);
+	bj_batch__destroy(env->batch);
+	free(env);
+	return ret;
+}
+
 static bool documented_error(int ret)
 {
-	return ret == 0 || ret == -EACCES || ret == -E2BIG || ret == -EINVAL || ret == -ENOMEM;
+	return ret == 0 || ret == -EACCES || ret == -EPERM || ret == -E2BIG || ret == -EINVAL || ret == -ENOMEM;
 }
 
 int vf_check(uint64_t seed, const struct vc_corpus *corpus, struct vf_stats *stats, FILE *report)
 {
 	struct vprog *p = calloc(1, sizeof(*p));
-	struct bj_error err = { .msg = "" };
+	struct bj_error err = { .msg = "" }, serr = { .msg = "" };
 	uint64_t rng = seed;
 	bool faulting = false;
 	int ret, sret, bug = 0;
@@ -767,10 +792,13 @@ int vf_check(uint64_t seed, const struct vc_corpus *corpus, struct vf_stats *sta
 		generate(next(&rng), p);
 	stats->programs++;
 	ret = verify(p, BJ_VERIFIER_PRIVILEGED, 0, NULL, 0, &err);
-	sret = verify(p, BJ_VERIFIER_STRICT, 0, NULL, 0, &err);
+	sret = verify(p, BJ_VERIFIER_STRICT, 0, NULL, 0, &serr);
 	if (!documented_error(ret) || !documented_error(sret)) {
-		report_program(report, seed, p, ret ? "bj_verify returned an undocumented error" :
-						      "bj_verify (strict) returned an undocumented error");
+		char what[400];
+		snprintf(what, sizeof(what), "bj_verify%s returned %d, not a documented error: %.300s",
+			 documented_error(ret) ? " (strict)" : "", documented_error(ret) ? sret : ret,
+			 documented_error(ret) ? serr.msg : err.msg);
+		report_program(report, seed, p, what);
 		bug = 1;
 	} else if (!sret && ret) {
 		report_program(report, seed, p, "the strict policy accepts what the default policy rejects");
