@@ -134,6 +134,16 @@ static void update64_bounds(struct bj_scalar *s)
 	s->smax = min_s64(s->smax, (int64_t)(v | (m & ~(1ULL << 63))));
 	s->umin = max_u64(s->umin, v);
 	s->umax = min_u64(s->umax, v | m);
+
+	/* Where the unsigned range and the tnum share a single value, that is the value. */
+	uint64_t next = tnum_step(s->var_off, s->umin);
+	bool umin_in = (s->umin & ~m) == v;
+	if (umin_in && next > s->umax)
+		sc_set_const(s, s->umin);
+	else if (!umin_in && next == (v | m))
+		sc_set_const(s, v | m);
+	else if (!umin_in && next <= s->umax && tnum_step(s->var_off, next) > s->umax)
+		sc_set_const(s, next);
 }
 
 static void update_bounds(struct bj_scalar *s)
@@ -176,6 +186,14 @@ static void deduce32(struct bj_scalar *s)
 	if ((uint32_t)s->s32_min <= (uint32_t)s->s32_max) {
 		s->u32_min = max_u32((uint32_t)s->s32_min, s->u32_min);
 		s->u32_max = min_u32((uint32_t)s->s32_max, s->u32_max);
+	} else if (s->u32_max < (uint32_t)s->s32_min) {
+		/* The s32 range wraps through -1..0 but the u32 one stays below: all non-negative. */
+		s->s32_min = (int32_t)s->u32_min;
+		s->u32_max = min_u32(s->u32_max, (uint32_t)s->s32_max);
+	} else if ((uint32_t)s->s32_max < s->u32_min) {
+		/* ... or stays above: all negative. */
+		s->s32_max = (int32_t)s->u32_max;
+		s->u32_min = max_u32(s->u32_min, (uint32_t)s->s32_min);
 	}
 }
 
@@ -238,7 +256,8 @@ static void bound_offset(struct bj_scalar *s)
 void sc_sync(struct bj_scalar *s)
 {
 	update_bounds(s);
-	/* Twice: what the 64-bit pass learns may tighten the 32-bit ranges again. */
+	/* Three rounds, as Linux: what one pass learns can tighten what an earlier one used. */
+	deduce_bounds(s);
 	deduce_bounds(s);
 	deduce_bounds(s);
 	bound_offset(s);
@@ -329,10 +348,32 @@ void sc_set_unknown_sext(struct bj_scalar *s, uint8_t size)
 	sc_sync(s);
 }
 
+/* [lo, hi] (signed, sign-extended from 32 bits or fewer) in all four ranges and the tnum. */
+static void set_signed_range(struct bj_scalar *s, int64_t lo, int64_t hi)
+{
+	s->smin = lo;
+	s->smax = hi;
+	s->s32_min = (int32_t)lo;
+	s->s32_max = (int32_t)hi;
+	if ((lo >= 0) == (hi >= 0)) {
+		s->umin = (uint64_t)lo;
+		s->umax = (uint64_t)hi;
+		s->u32_min = (uint32_t)lo;
+		s->u32_max = (uint32_t)hi;
+	} else {
+		s->umin = 0;
+		s->umax = U64_MAXV;
+		s->u32_min = 0;
+		s->u32_max = U32_MAXV;
+	}
+	s->var_off = tnum_range((uint64_t)lo, (uint64_t)hi);
+}
+
 /* Linux's coerce_reg_to_size_sx: the low `size` bytes, sign-extended to 64 bits. */
 static void coerce_size_sx(struct bj_scalar *s, uint8_t size)
 {
 	unsigned bits = size * 8u;
+	int64_t lim = (int64_t)1 << (bits - 1);
 
 	if (tnum_is_const(s->var_off)) {
 		sc_set_const(s, (uint64_t)sext(s->var_off.value, size));
@@ -344,17 +385,21 @@ static void coerce_size_sx(struct bj_scalar *s, uint8_t size)
 		int64_t lo = min_s64(a, b), hi = max_s64(a, b);
 
 		if ((lo >= 0) == (hi >= 0)) {
-			s->smin = lo;
-			s->smax = hi;
-			s->s32_min = (int32_t)lo;
-			s->s32_max = (int32_t)hi;
-			s->umin = (uint64_t)lo;
-			s->umax = (uint64_t)hi;
-			s->u32_min = (uint32_t)lo;
-			s->u32_max = (uint32_t)hi;
-			s->var_off = tnum_range((uint64_t)lo, (uint64_t)hi);
+			set_signed_range(s, lo, hi);
 			return;
 		}
+	}
+	/*
+	 * A 32-bit value already inside the narrower signed range is its own sign extension: the low half
+	 * keeps its bounds and the 64-bit ones are theirs sign-extended (monotonic, in both orders).
+	 */
+	if (s->s32_min >= -lim && s->s32_max <= lim - 1) {
+		s->smin = s->s32_min;
+		s->smax = s->s32_max;
+		s->umin = (uint64_t)(int64_t)(int32_t)s->u32_min;
+		s->umax = (uint64_t)(int64_t)(int32_t)s->u32_max;
+		s->var_off = tnum_unknown();
+		return;
 	}
 	set_sext64_default(s, size);
 }
@@ -668,15 +713,17 @@ static void lsh64(struct bj_scalar *d, const struct bj_scalar *src)
 {
 	uint64_t umin_val = src->umin, umax_val = src->umax;
 
-	/* `<<32` then `s>>32` is how compilers sign-extend a subregister: keep non-negative s32 bounds. */
-	if (umin_val == 32 && umax_val == 32 && d->s32_max >= 0)
-		d->smax = (int64_t)((uint64_t)(int64_t)d->s32_max << 32);
-	else
-		d->smax = INT64_MAX;
-	if (umin_val == 32 && umax_val == 32 && d->s32_min >= 0)
+	/*
+	 * `<<32` then `s>>32` is how compilers sign-extend a subregister. Shifted by exactly 32, the value
+	 * is its low half's s32 value times 2^32, so the s32 bounds carry over.
+	 */
+	if (umin_val == 32 && umax_val == 32) {
 		d->smin = (int64_t)((uint64_t)(int64_t)d->s32_min << 32);
-	else
+		d->smax = (int64_t)((uint64_t)(int64_t)d->s32_max << 32);
+	} else {
 		d->smin = INT64_MIN;
+		d->smax = INT64_MAX;
+	}
 	if (d->umax > (1ULL << (63 - umax_val))) {
 		d->umin = 0;
 		d->umax = U64_MAXV;
@@ -858,42 +905,68 @@ static void mov(struct bj_scalar *d, const struct bj_scalar *src, bool alu32, in
 	}
 }
 
-static uint64_t swap_bytes(uint64_t v, int32_t width, bool to_be)
+static struct tnum tnum_swap(struct tnum t, int32_t width)
 {
 	switch (width) {
 	case 16:
-		return to_be ? __builtin_bswap16((uint16_t)v) : (uint16_t)v;
+		return (struct tnum){ __builtin_bswap16((uint16_t)t.value), __builtin_bswap16((uint16_t)t.mask) };
 	case 32:
-		return to_be ? __builtin_bswap32((uint32_t)v) : (uint32_t)v;
+		return (struct tnum){ __builtin_bswap32((uint32_t)t.value), __builtin_bswap32((uint32_t)t.mask) };
 	default:
-		return to_be ? __builtin_bswap64(v) : v;
+		return (struct tnum){ __builtin_bswap64(t.value), __builtin_bswap64(t.mask) };
 	}
 }
 
+/* Linux's scalar_byte_swap: the known bits move with their bytes; the bounds come back from them. */
 static void end(struct bj_scalar *d, int32_t width, bool to_be)
 {
-	/* Linux tracks no bounds through a byte swap; a constant still folds. */
-	if (sc_is_const(d))
-		sc_set_const(d, swap_bytes(d->var_off.value, width, to_be));
-	else
-		sc_set_unknown(d);
+	if (to_be) {
+		d->var_off = tnum_swap(d->var_off, width);
+		mark64_unbounded(d);
+		mark32_unbounded(d);
+	}
+	/* The 16- and 32-bit forms zero the bits above the width. */
+	if (width == 16 || width == 32)
+		sc_coerce_size(d, (uint8_t)(width / 8));
 }
 
-void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src, uint8_t op, bool alu32, int16_t off, int32_t imm,
+void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src_in, uint8_t op, bool alu32, int16_t off, int32_t imm,
 	    bool to_be)
 {
+	/* A copy, so that `r1 += r1` reads the operand as it was before dst changes. */
+	const struct bj_scalar src = *src_in;
+
 	if (op == BPF_MOV) {
-		mov(dst, src, alu32, off);
+		mov(dst, &src, alu32, off);
 	} else if (op == BPF_END) {
+		/* Not zero-extended after: the 64-bit little-endian form leaves all 64 bits. */
 		end(dst, imm, to_be);
-	} else if (!computable(op, src, alu32)) {
+	} else if (!computable(op, &src, alu32)) {
 		sc_set_unknown(dst);
 	} else {
-		arith(dst, src, op, alu32);
+		arith(dst, &src, op, alu32);
 		if (alu32)
 			zext32(dst);
 	}
 	sc_sync(dst);
+}
+
+bool sc_alu_split(struct bj_scalar *dst, struct bj_scalar *zero, const struct bj_scalar *src, uint8_t op)
+{
+	if ((op != BPF_AND && op != BPF_OR) || !tnum_is_const(src->var_off))
+		return false;
+	*zero = *dst;
+	if (dst->smin == -1 && dst->smax == 0) {
+		sc_set_const(zero, 0);
+		sc_set_const(dst, UINT64_MAX);
+	} else if (dst->s32_min == -1 && dst->s32_max == 0) {
+		/* Only the low half splits; the rest stays as it was, as in Linux. */
+		mark32_known(zero, 0);
+		mark32_known(dst, UINT32_MAX);
+	} else {
+		return false;
+	}
+	return true;
 }
 
 /* ---- branches ---- */
@@ -921,6 +994,11 @@ static bool disjoint32(const struct bj_scalar *a, const struct bj_scalar *b)
 static bool never_equal(const struct view *x, const struct view *y, const struct bj_scalar *a,
 			const struct bj_scalar *b, bool jmp32)
 {
+	uint64_t unknown = x->t.mask | y->t.mask;
+
+	/* A bit known in both and different. */
+	if ((x->t.value & ~unknown) != (y->t.value & ~unknown))
+		return true;
 	if (x->umin > y->umax || x->umax < y->umin)
 		return true;
 	if (x->smin > y->smax || x->smax < y->smin)
@@ -1100,6 +1178,11 @@ static void refine_jset(struct bj_scalar *a, struct bj_scalar *b, bool jmp32, bo
 		return;
 	struct tnum t = set ? tnum_or(a->var_off, tnum_const(c)) : tnum_and(a->var_off, tnum_const(~c));
 	a->var_off = jmp32 ? tnum_with_subreg(a->var_off, t) : t;
+	/* Linux keeps only the tnum on the side where the bits are clear; the bounds come back from it. */
+	if (!set) {
+		mark64_unbounded(a);
+		mark32_unbounded(a);
+	}
 }
 
 static void refine_le(struct bj_scalar *a, struct bj_scalar *b, bool jmp32, bool strict, bool is_signed)
@@ -1178,6 +1261,18 @@ static bool sc_consistent(const struct bj_scalar *s)
 	return true;
 }
 
+/*
+ * Refining a side no value reaches can leave bounds that contradict each other. Linux reports that as an
+ * invariant violation and goes on with the tnum alone; so does this, so as to explore what Linux does.
+ */
+static void unbound_if_inconsistent(struct bj_scalar *s)
+{
+	if (sc_consistent(s))
+		return;
+	mark64_unbounded(s);
+	mark32_unbounded(s);
+}
+
 bool sc_refine(struct bj_scalar *a, struct bj_scalar *b, uint8_t op, bool jmp32, bool taken)
 {
 	int pred = sc_branch_taken(a, b, op, jmp32);
@@ -1187,7 +1282,9 @@ bool sc_refine(struct bj_scalar *a, struct bj_scalar *b, uint8_t op, bool jmp32,
 	refine_cond(a, b, taken ? op : negate_op(op), jmp32);
 	sc_sync(a);
 	sc_sync(b);
-	return sc_consistent(a) && sc_consistent(b);
+	unbound_if_inconsistent(a);
+	unbound_if_inconsistent(b);
+	return true;
 }
 
 /* ---- pruning ---- */

@@ -44,6 +44,8 @@ struct tnum tnum_const_subreg(struct tnum a, uint32_t v);
 bool tnum_is_const(struct tnum a);
 bool tnum_is_unknown(struct tnum a);
 bool tnum_equals_const(struct tnum a, uint64_t b);
+/* The smallest value of a greater than z, or a's largest value if none is (Linux's tnum_step). */
+uint64_t tnum_step(struct tnum a, uint64_t z);
 /* Every value of b is a value of a. */
 bool tnum_in(struct tnum a, struct tnum b);
 /* `size` is a power of two and every value of a is a multiple of it. */
@@ -93,6 +95,14 @@ void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src, uint8_t op, bool
 	    bool to_be);
 
 /*
+ * Linux splits the path at `dst &= K` and `dst |= K` (src's tnum a constant) when dst is -1 or 0: its
+ * 64-bit signed range is [-1, 0], or else its 32-bit one (the low half then). Returns whether it does; if
+ * so, dst becomes the -1 case, for this path to go on with sc_alu, and *zero the 0 case, for a path the
+ * caller pushes to run the same instruction again.
+ */
+bool sc_alu_split(struct bj_scalar *dst, struct bj_scalar *zero, const struct bj_scalar *src, uint8_t op);
+
+/*
  * Whether `a OP b` holds for a conditional jump opcode (BPF_JEQ ... BPF_JSLE, the BPF_OP bits) compared in
  * 32 bits (jmp32) or 64: 1 always, 0 never, -1 it depends (Linux's is_branch_taken).
  */
@@ -100,6 +110,8 @@ int sc_branch_taken(const struct bj_scalar *a, const struct bj_scalar *b, uint8_
 /*
  * Narrows a and b to the values for which `a OP b` is `taken` (Linux's reg_set_min_max): the caller
  * passes copies for each side of the branch. Returns false when no value satisfies it (the branch is dead).
+ * Bounds that the refinement leaves contradicting each other (Linux's "REG INVARIANTS VIOLATION", on a
+ * side no value reaches) are reset to unbounded with the tnum kept, as Linux does, and true is returned.
  */
 bool sc_refine(struct bj_scalar *a, struct bj_scalar *b, uint8_t op, bool jmp32, bool taken);
 

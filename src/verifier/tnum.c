@@ -122,19 +122,21 @@ struct tnum tnum_xor(struct tnum a, struct tnum b)
 
 struct tnum tnum_mul(struct tnum a, struct tnum b)
 {
-	/* Long multiplication: the known product plus, for each uncertain or set bit of a, b's uncertainty. */
-	uint64_t acc_v = a.value * b.value;
-	struct tnum acc_m = tnum_const(0);
+	/*
+	 * Long multiplication over a's bits, lowest first: a known 1 adds the shifted b, an unknown bit
+	 * leaves the sum either as it was or with b added. b is shifted, so the order of operands matters.
+	 */
+	struct tnum acc = tnum_const(0);
 
 	while (a.value || a.mask) {
 		if (a.value & 1)
-			acc_m = tnum_add(acc_m, mk(0, b.mask));
+			acc = tnum_add(acc, b);
 		else if (a.mask & 1)
-			acc_m = tnum_add(acc_m, mk(0, b.value | b.mask));
+			acc = tnum_union(acc, tnum_add(acc, b));
 		a = tnum_rshift(a, 1);
 		b = tnum_lshift(b, 1);
 	}
-	return tnum_add(tnum_const(acc_v), acc_m);
+	return acc;
 }
 
 struct tnum tnum_intersect(struct tnum a, struct tnum b)
@@ -199,6 +201,32 @@ bool tnum_in(struct tnum a, struct tnum b)
 	if (b.mask & ~a.mask)
 		return false;
 	return a.value == (b.value & ~a.mask);
+}
+
+uint64_t tnum_step(struct tnum t, uint64_t z)
+{
+	uint64_t tmax = t.value | t.mask;
+
+	if (z >= tmax)
+		return tmax;
+	if (z < t.value)
+		return t.value;
+	/* The smallest member >= y = z + 1. Above the highest known bit where y differs from t, keep y. */
+	uint64_t y = z + 1;
+	uint64_t diff = (y ^ t.value) & ~t.mask;
+	if (!diff)
+		return y;
+	unsigned k = 63 - (unsigned)__builtin_clzll(diff);
+	uint64_t upto_k = k == 63 ? UINT64_MAX : (2ULL << k) - 1;
+	if (t.value & (1ULL << k))
+		/* t has a 1 where y has 0: take y's higher bits and t's least from bit k down. */
+		return (y & ~upto_k) | t.value;
+	/*
+	 * t has a 0 where y has 1: the bits above k must grow. Adding 1 with every known bit and every bit
+	 * up to k set carries into the lowest unknown bit above k that y has clear.
+	 */
+	uint64_t filled = y | ~t.mask | upto_k;
+	return ((filled + 1) & t.mask) | t.value;
 }
 
 bool tnum_is_aligned(struct tnum a, uint64_t size)

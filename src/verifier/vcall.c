@@ -165,7 +165,8 @@ static int map_func_compat(struct venv *env, const struct bj_verifier_map *m, in
 	}
 	switch (fn) {
 	case FN_TAIL_CALL:
-		ok = ok && m->type == BJ_MAP_TYPE_PROG_ARRAY;
+		if (m->type != BJ_MAP_TYPE_PROG_ARRAY)
+			return verr(env, EINVAL, "expected prog array map for tail call");
 		break;
 	case FN_REDIRECT_MAP:
 		ok = ok && (m->type == BJ_MAP_TYPE_DEVMAP || m->type == BJ_MAP_TYPE_DEVMAP_HASH ||
@@ -196,6 +197,7 @@ static int map_func_compat(struct venv *env, const struct bj_verifier_map *m, in
 
 struct call_meta {
 	const struct bj_verifier_map *map;
+	int64_t const_key;      /* the map key, when it is a constant on the stack; -1 otherwise */
 	uint32_t func_subprog;
 	bool have_func;
 	uint32_t release_ref;
@@ -327,6 +329,41 @@ static int spin_lock_arg(struct venv *env, uint32_t regno, bool lock)
 	return 0;
 }
 
+/*
+ * Linux's get_constant_map_key: a key on the stack that is a spilled constant of exactly the key's size (or
+ * zeroes) is known; an ARRAY lookup with it below max_entries cannot return NULL.
+ */
+static int64_t constant_key(struct venv *env, const struct vreg *key, uint32_t key_size)
+{
+	const struct vframe *f = env->cur->frame[key->frameno];
+	int64_t addr, b;
+	const struct vslot *s;
+	uint32_t zeros = 0, spill = 0;
+	int i, off;
+
+	if (!env->priv || key->type != VT_STACK || !sc_is_const(&key->s) || key_size > 8)
+		return -1;
+	addr = key->off + (int64_t)sc_const_value(&key->s);
+	b = -addr - 1;
+	if (b < 0 || b / 8 >= f->nslots)
+		return -1;
+	s = &f->stack[b / 8];
+	off = (int)(b % 8);
+	for (i = off; i >= 0 && s->kind[i] == SK_ZERO; i--)
+		zeros++;
+	if (zeros >= key_size)
+		return 0;
+	if (s->kind[7] != SK_SPILL || s->spill.type != VT_SCALAR)
+		return -1;
+	for (i = off; i >= 0 && s->kind[i] == SK_SPILL; i--)
+		spill++;
+	if (spill != key_size || !sc_is_const(&s->spill.s))
+		return -1;
+	if (key_size == 8)
+		return sc_const_value(&s->spill.s) > INT64_MAX ? -1 : (int64_t)sc_const_value(&s->spill.s);
+	return (int64_t)(sc_const_value(&s->spill.s) & ((1ull << (8 * key_size)) - 1));
+}
+
 static int check_arg(struct venv *env, const struct vproto *p, uint32_t a, struct call_meta *meta)
 {
 	uint32_t regno = a + 1;
@@ -355,7 +392,10 @@ static int check_arg(struct venv *env, const struct vproto *p, uint32_t a, struc
 			return err;
 		if (!is_mem_like(r))
 			return expect(env, regno, "fp, pkt, pkt_meta, map_key, map_value");
-		return v_check_helper_mem(env, regno, meta->map->key_size, false, false);
+		if ((err = v_check_helper_mem(env, regno, meta->map->key_size, false, false)))
+			return err;
+		meta->const_key = constant_key(env, r, meta->map->key_size);
+		return 0;
 	case A_MAP_VALUE:
 	case A_UNINIT_MAP_VALUE:
 		if ((err = need_map(env, meta)))
@@ -447,6 +487,10 @@ static int set_return(struct venv *env, const struct vproto *p, const struct cal
 				return verr(env, EINVAL, "map-in-map without an inner map template");
 			r0->type = VT_MAP_PTR;
 			r0->map = meta->map->inner;
+		} else if ((meta->map->type == BJ_MAP_TYPE_ARRAY || meta->map->type == BJ_MAP_TYPE_PERCPU_ARRAY) &&
+			   meta->const_key >= 0 && (uint64_t)meta->const_key < meta->map->max_entries) {
+			r0->flags = 0;
+			r0->id = 0;
 		} else if (meta->map->type == BJ_MAP_TYPE_XSKMAP || meta->map->type == BJ_MAP_TYPE_DEVMAP ||
 			   meta->map->type == BJ_MAP_TYPE_DEVMAP_HASH || meta->map->type == 16) {
 			/* An entry the program may only test against NULL. */
@@ -597,6 +641,14 @@ static int enter_callback(struct venv *env, const struct vproto *p, const struct
 	return 0;
 }
 
+static bool in_callback(const struct vstate *st)
+{
+	for (uint32_t i = 1; i <= st->curframe; i++)
+		if (st->frame[i]->callback)
+			return true;
+	return false;
+}
+
 static int helper_unavailable(struct venv *env, int32_t id)
 {
 	if (id < 0 || !strcmp(vhelper_name(id), "unknown"))
@@ -609,7 +661,7 @@ int v_check_helper_call(struct venv *env, const struct bj_insn *in, uint32_t idx
 	struct vstate *st = env->cur;
 	struct vproto tmp;
 	const struct vproto *p = find_proto(env, in->imm, &tmp);
-	struct call_meta meta = { 0 };
+	struct call_meta meta = { .const_key = -1 };
 	int err;
 
 	if (!p || !(p->progs & (1u << env->type)) || ((p->flags & PF_PRIV) && !env->priv))
@@ -625,6 +677,8 @@ int v_check_helper_call(struct venv *env, const struct bj_insn *in, uint32_t idx
 		return err;
 	if (p->id == FN_TAIL_CALL && st->nrefs)
 		return verr(env, EINVAL, "tail_call would lead to reference leak");
+	if (p->id == FN_TAIL_CALL && in_callback(st))
+		return verr(env, EINVAL, "tail_call is not allowed in callbacks");
 	if (p->id == FN_TAIL_CALL)
 		env->subprogs[vcur_frame(env)->subprog].has_tail_call = true;
 	if (p->cb)
@@ -665,8 +719,10 @@ static int check_return_code(struct venv *env)
 
 	if (v_ptr_leak(env, r0))
 		return verr(env, EACCES, "R0 leaks addr as return value");
-	if (st->nrefs)
-		return verr(env, EINVAL, "Unreleased reference id=%u alloc_insn=%u", st->refs[0].id, st->refs[0].insn);
+	if (st->nrefs) {
+		verr(env, EINVAL, "Unreleased reference id=%u alloc_insn=%u", st->refs[0].id, st->refs[0].insn);
+		return verr(env, EINVAL, "BPF_EXIT instruction in main prog would lead to reference leak");
+	}
 	return 0;
 }
 
@@ -699,6 +755,8 @@ int v_check_exit(struct venv *env)
 
 	if ((err = v_check_read(env, BPF_REG_0)))
 		return err;
+	if (st->lock_held && st->curframe == 0)
+		return verr(env, EINVAL, "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region");
 	if (st->lock_held)
 		return verr(env, EINVAL, "bpf_spin_unlock is missing");
 	if (st->curframe == 0) {

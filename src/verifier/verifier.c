@@ -252,6 +252,7 @@ static int compute_liveness(struct venv *env)
 {
 	uint16_t *use = malloc(env->n * sizeof(*use)), *def = malloc(env->n * sizeof(*def));
 	bool changed = true;
+	int passes = 0;
 
 	env->live = calloc(env->n + 1, sizeof(*env->live));
 	if (!use || !def || !env->live) {
@@ -262,6 +263,12 @@ static int compute_liveness(struct venv *env)
 	for (uint32_t i = 0; i < env->n; i++)
 		use_def(&env->insns[i], &use[i], &def[i]);
 	while (changed) {
+		if (++passes > 64) {
+			/* Deeply nested loops: give up on precision rather than time; all live is always sound. */
+			for (uint32_t i = 0; i < env->n; i++)
+				env->live[i] = 0x7ff;
+			break;
+		}
 		changed = false;
 		for (uint32_t k = (uint32_t)env->n; k-- > 0;) {
 			uint32_t succ[2];
@@ -301,7 +308,7 @@ int v_push_state(struct venv *env, uint32_t insn, uint32_t prev, struct vstate *
 {
 	struct vstate *st;
 
-	if (env->n_pending >= V_MAX_PENDING)
+	if (env->n_pending >= V_MAX_PENDING || env->pending_bytes > V_PENDING_BYTES_MAX)
 		return verr(env, E2BIG, "The sequence of %zu jumps is too complex.", env->n_pending);
 	if (env->n_pending == env->cap_pending) {
 		size_t cap = env->cap_pending ? 2 * env->cap_pending : 64;
@@ -322,6 +329,7 @@ int v_push_state(struct venv *env, uint32_t insn, uint32_t prev, struct vstate *
 	st->log_pos = env->log.pos;
 	if (st->parent)
 		st->parent->branches++;
+	env->pending_bytes += state_size(st);
 	env->pending[env->n_pending++] = st;
 	*out = st;
 	return 0;
@@ -331,6 +339,7 @@ static void drop_last_pending(struct venv *env)
 {
 	struct vstate *st = env->pending[--env->n_pending];
 
+	env->pending_bytes -= state_size(st);
 	for (struct vexplored *p = st->parent; p; p = p->parent)
 		if (--p->branches)
 			break;
@@ -508,8 +517,6 @@ static int check_load_store(struct venv *env, const struct bj_insn *in, uint32_t
 {
 	uint8_t cls = BJ_CLASS(in->code);
 	uint32_t size = bj_size_bytes(in->code);
-	struct vreg *regs = vcur_regs(env);
-	char tb[32];
 	int err;
 
 	if (cls == BPF_LDX) {
@@ -521,9 +528,6 @@ static int check_load_store(struct venv *env, const struct bj_insn *in, uint32_t
 	} else if (cls == BPF_ST) {
 		if ((err = v_check_read(env, in->dst)))
 			return err;
-		if (regs[in->dst].type == VT_CTX)
-			return verr(env, EACCES, "BPF_ST stores into R%u %s is not allowed", in->dst,
-				    vreg_type_str(&regs[in->dst], tb, sizeof(tb)));
 		err = v_check_mem_access(env, in->dst, in->off, size, VA_WRITE, -1, false, false);
 	} else if (BJ_MODE(in->code) == BPF_ATOMIC) {
 		err = check_atomic(env, in);
@@ -611,7 +615,7 @@ static void mark_pkt_range(struct vreg *r, void *ctx)
 		r->aux = m->range;
 }
 
-/* Linux's find_good_pkt_pointers (open: the comparison was strict, and Linux then allows one byte less). */
+/* Linux's find_good_pkt_pointers (open: the comparison was strict, so one byte more is in the packet). */
 static void find_good_pkt_pointers(struct vstate *st, const struct vreg *ptr, bool open)
 {
 	struct pkt_mark m = { ptr->type, ptr->id, 0 };
@@ -620,7 +624,7 @@ static void find_good_pkt_pointers(struct vstate *st, const struct vreg *ptr, bo
 		return;
 	if (ptr->s.umax > V_MAX_PACKET_OFF || ptr->s.umax + (uint64_t)ptr->off > V_MAX_PACKET_OFF)
 		return;
-	m.range = (uint32_t)ptr->off - (open ? 1 : 0);
+	m.range = (uint32_t)ptr->off + (open ? 1 : 0);
 	v_for_each_reg(st, mark_pkt_range, &m);
 }
 
@@ -813,10 +817,13 @@ static int pop_state(struct venv *env)
 {
 	struct vstate *st = env->pending[--env->n_pending];
 
+	env->pending_bytes -= state_size(st);
 	vstate_free(env->cur);
 	env->cur = st;
-	if (env->log.level == 1)
+	if (env->log.level == 1) {
 		vlog_reset(env, st->log_pos);
+		vlog_end_line(env);
+	}
 	if (env->log.level >= 2) {
 		vlog_printf(env, "\nfrom %u to %u:", st->prev_insn, st->insn);
 		vlog_state(env, st, true);
@@ -872,8 +879,11 @@ static int chain_depth(struct venv *env, uint32_t sp, uint32_t depth_before, uin
 	uint32_t total = depth_before + own;
 	int err;
 
-	if (level >= V_MAX_FRAMES)
+	/* Deeper chains were walked already from here with at least this much stack below: nothing new. */
+	if (level >= V_MAX_FRAMES || (s->walked && depth_before <= s->walked_before))
 		return 0;
+	s->walked = true;
+	s->walked_before = depth_before;
 	if (total > V_STACK)
 		err = verr(env, EACCES, "combined stack size of %u calls is %u. Too large", level + 1, total);
 	else if (s->has_tail_call && level > 0 && depth_before > 256)

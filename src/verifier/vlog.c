@@ -49,6 +49,14 @@ void vlog_reset(struct venv *env, size_t pos)
 		log->buf[pos < log->size - 1 ? pos : log->size - 1] = '\0';
 }
 
+void vlog_end_line(struct venv *env)
+{
+	struct vlog *log = &env->log;
+
+	if (log->pos && log->buf && log->pos - 1 < log->size - 1)
+		log->buf[log->pos - 1] = '\n';
+}
+
 int verr(struct venv *env, int errnum, const char *fmt, ...)
 {
 	va_list ap;
@@ -234,15 +242,19 @@ void vlog_insn_state(struct venv *env)
 
 void vlog_insn(struct venv *env, uint32_t idx)
 {
-	BJ_OPTS(bj_disasm_opts, o, .style = BJ_DISASM_KERNEL, .opcodes = true);
+	BJ_OPTS(bj_disasm_opts, o, .style = BJ_DISASM_KERNEL);
 	char text[160];
 	size_t start = env->log.pos;
 
 	if (!env->log.level)
 		return;
-	if (bj_disasm_insn(env->insns, env->n, idx, &o, text, sizeof(text)) < 0)
-		snprintf(text, sizeof(text), "(%02x) ?", env->insns[idx].code);
-	vlog_printf(env, "%u: %s\n", idx, text);
+	const struct bj_insn *in = &env->insns[idx];
+
+	if (in->code == (BPF_JMP | BPF_CALL) && in->src == 0)
+		snprintf(text, sizeof(text), "call %s#%d", vhelper_name(in->imm), in->imm);
+	else if (bj_disasm_insn(env->insns, env->n, idx, &o, text, sizeof(text)) < 0)
+		snprintf(text, sizeof(text), "?");
+	vlog_printf(env, "%u: (%02x) %s\n", idx, env->insns[idx].code, text);
 	env->prev_insn_print_len = env->log.pos - start - 1;
 	env->prev_log_pos = env->log.pos;
 }

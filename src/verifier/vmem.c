@@ -400,11 +400,14 @@ static int stack_bounds(struct venv *env, uint32_t regno, int64_t off, int64_t s
 		*max_off = r->s.smax + off + size;
 	}
 	if (*min_off < -V_STACK || *max_off > 0 || size < 0) {
+		/* Linux: below the frame is EACCES, into non-negative offsets EINVAL. */
+		int errnum = *min_off < -V_STACK ? EACCES : EINVAL;
+
 		if (sc_is_const(&r->s))
-			return verr(env, EACCES, "invalid%s stack R%u off=%" PRId64 " size=%" PRId64, what, regno, off,
+			return verr(env, errnum, "invalid%s stack R%u off=%" PRId64 " size=%" PRId64, what, regno, off,
 				    size);
 		tnum_sbin(tb, sizeof(tb), r->s.var_off);
-		return verr(env, EACCES, "invalid variable-offset%s stack R%u var_off=%s off=%" PRId64 " size=%" PRId64,
+		return verr(env, errnum, "invalid variable-offset%s stack R%u var_off=%s off=%" PRId64 " size=%" PRId64,
 			    what, regno, tb, off, size);
 	}
 	return 0;
@@ -587,7 +590,7 @@ int v_check_stack_range(struct venv *env, uint32_t regno, int32_t off, int64_t s
 
 	if (size == 0 && zero_ok)
 		return 0;
-	if ((err = stack_bounds(env, regno, off, size, " indirect access to", &lo, &hi)) ||
+	if ((err = stack_bounds(env, regno, off, size, raw ? " write to" : " read from", &lo, &hi)) ||
 	    (err = stack_reserve(env, f, lo)))
 		return err;
 	if (!sc_is_const(&r->s)) {

@@ -27,6 +27,8 @@
 #define V_MAX_STATES_PER_INSN 64
 /* Memory the explored states may take before no more are stored (pruning then stops growing). */
 #define V_STATE_BYTES_MAX (64u << 20)
+/* Memory the pending states may take before the program is refused as too complex. */
+#define V_PENDING_BYTES_MAX (128u << 20)
 
 enum vtype {
 	VT_NOT_INIT = 0,
@@ -123,7 +125,8 @@ struct vsubprog {
 	uint32_t start, end;
 	uint32_t stack_depth;
 	bool has_tail_call;
-	bool has_ld_abs;
+	bool walked;            /* visited by the stack depth check, with walked_before bytes of callers */
+	uint32_t walked_before;
 };
 
 /* Per instruction flags. */
@@ -170,8 +173,8 @@ struct venv {
 	size_t n_pending, cap_pending;
 	struct vexplored **explored;
 	uint32_t *n_explored;
-	struct vexplored *all_explored; /* every stored state, for freeing */
 	size_t state_bytes;
+	size_t pending_bytes;
 
 	uint32_t id_gen;
 	uint64_t insn_processed;
@@ -188,6 +191,8 @@ struct venv {
 /* vlog.c */
 void vlog_printf(struct venv *env, const char *fmt, ...) BJ_PRINTF(2, 3);
 void vlog_reset(struct venv *env, size_t pos);
+/* After a reset into a line that was continued: ends it again. */
+void vlog_end_line(struct venv *env);
 /* Records the reason (the last message wins) and logs it; returns -errnum. */
 int verr(struct venv *env, int errnum, const char *fmt, ...) BJ_PRINTF(3, 4);
 const char *vreg_type_str(const struct vreg *r, char *buf, size_t size);

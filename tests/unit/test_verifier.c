@@ -149,7 +149,7 @@ static void test_basic(void **state)
 static const struct vcase ctx_cases[] = {
 	{ "xdp data and data_end", XDP, 0, "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nldxw %r4, [%r1+8]\nldxw %r5, [%r1+12]\n"
 	  "ldxw %r5, [%r1+16]\nmov %r0, 2\nexit", 0, 0, NULL },
-	{ "xdp ctx store", XDP, 0, "stw [%r1+12], 1\nmov %r0, 2\nexit", -EACCES, 0, "BPF_ST stores into R1 ctx is not allowed" },
+	{ "xdp ctx store", XDP, 0, "stw [%r1+12], 1\nmov %r0, 2\nexit", -EACCES, 0, "invalid bpf_context access off=12 size=4" },
 	{ "xdp ctx stx", XDP, 0, "mov %r2, 1\nstxw [%r1+16], %r2\nmov %r0, 2\nexit", -EACCES, 1,
 	  "invalid bpf_context access off=16 size=4" },
 	{ "xdp narrow ctx read", XDP, 0, "ldxh %r2, [%r1+12]\nmov %r0, 2\nexit", -EACCES, 0,
@@ -163,8 +163,8 @@ static const struct vcase ctx_cases[] = {
 	  "invalid bpf_context access off=0 size=4" },
 	{ "modified ctx pointer", XDP, 0, "add %r1, 4\nldxw %r2, [%r1+0]\nmov %r0, 2\nexit", -EACCES, 1,
 	  "dereference of modified ctx ptr R1 off=4 disallowed" },
-	{ "socket filter reads len and cb", SOCK, 0, "ldxw %r2, [%r1+0]\nldxb %r3, [%r1+48]\nstw [%r1+52], 1\n"
-	  "mov %r0, 0\nexit", -EACCES, 2, "BPF_ST stores into R1 ctx is not allowed" },
+	{ "socket filter reads len and cb, writes cb", SOCK, 0, "ldxw %r2, [%r1+0]\nldxb %r3, [%r1+48]\nstw [%r1+52], 1\n"
+	  "mov %r0, 0\nexit", 0, 0, NULL },
 	{ "socket filter stx to cb", SOCK, 0, "mov %r2, 1\nstxw [%r1+52], %r2\nldxw %r0, [%r1+0]\nexit", 0, 0, NULL },
 	{ "socket filter cannot see packet data", SOCK, 0, "ldxw %r2, [%r1+76]\nmov %r0, 0\nexit", -EACCES, 0,
 	  "invalid bpf_context access off=76 size=4" },
@@ -195,11 +195,13 @@ static const struct vcase pkt_cases[] = {
 	{ "jgt check, one byte too far", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njgt %r4, %r3, out\nldxh %r0, [%r2+13]\nout:\nexit",
 	  -EACCES, 6, "invalid access to packet, off=13 size=2, R2(id=0,off=13,r=14)" },
 	{ "jle check", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njle %r4, %r3, ok\nexit\nok:\nldxh %r0, [%r2+12]\nexit", 0, 0, NULL },
-	{ "jlt gives one byte less, as Linux", XDP, 0,
-	  PKT_PROLOGUE "mov %r0, 1\njlt %r4, %r3, ok\nexit\nok:\nldxh %r0, [%r2+12]\nexit", -EACCES, 7,
-	  "invalid access to packet, off=12 size=2, R2(id=0,off=12,r=13)" },
-	{ "jlt within range", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njlt %r4, %r3, ok\nexit\nok:\nldxh %r0, [%r2+11]\nexit",
-	  0, 0, NULL },
+	{ "jlt proves one byte more", XDP, 0,
+	  PKT_PROLOGUE "mov %r0, 1\njlt %r4, %r3, ok\nexit\nok:\nldxb %r0, [%r2+14]\nexit", 0, 0, NULL },
+	{ "jlt, one byte too far", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njlt %r4, %r3, ok\nexit\nok:\nldxh %r0, [%r2+14]\nexit",
+	  -EACCES, 7, "invalid access to packet, off=14 size=2, R2(id=0,off=14,r=15)" },
+	{ "strict comparison with the start of the packet proves nothing", XDP, 0,
+	  "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r0, 1\njlt %r2, %r3, ok\nexit\nok:\nldxb %r0, [%r2+0]\nexit",
+	  -EACCES, 5, "invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)" },
 	{ "jge fall-through", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njge %r4, %r3, out\nldxb %r0, [%r2+12]\nout:\nexit", 0, 0, NULL },
 	{ "data_end on the left, jgt", XDP, 0, PKT_PROLOGUE "mov %r0, 1\njgt %r3, %r4, ok\nexit\nok:\nldxb %r0, [%r2+12]\nexit",
 	  0, 0, NULL },
@@ -272,7 +274,7 @@ static const struct vcase map_cases[] = {
 	  "R1 type=scalar expected=map_ptr" },
 	{ "value on the stack too short", XDP, 0,
 	  "stw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nmov %r3, %r10\nadd %r3, -4\nmov %r4, 0\nlddw %r1, map_idx(0)\n"
-	  "call 2\nmov %r0, 2\nexit", -EACCES, 8, "invalid indirect access to stack R3 off=-4 size=8" },
+	  "call 2\nmov %r0, 2\nexit", -EINVAL, 8, "invalid read from stack R3 off=-4 size=8" },
 	{ "global data", XDP, 0, "lddw %r1, map_idx_value(1, 8)\nldxdw %r0, [%r1+0]\nexit", 0, 0, NULL },
 	{ "global data out of bounds", XDP, 0, "lddw %r1, map_idx_value(1, 8)\nldxdw %r0, [%r1+8]\nexit", -EACCES, 2,
 	  "invalid access to map value, value_size=16 off=16 size=8" },
@@ -293,7 +295,8 @@ static const struct vcase map_cases[] = {
 	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\nstdw [%r6+8], 1\nmov %r1, %r6\ncall 94\nout:\n"
 	  "mov %r0, 2\nexit", 0, 0, NULL },
 	{ "spin lock not released", XDP, 0,
-	  LOOKUP(6) "jeq %r0, 0, out\nmov %r1, %r0\ncall 93\nout:\nmov %r0, 2\nexit", -EINVAL, 10, "bpf_spin_unlock is missing" },
+	  LOOKUP(6) "jeq %r0, 0, out\nmov %r1, %r0\ncall 93\nout:\nmov %r0, 2\nexit", -EINVAL, 10,
+	  "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region" },
 	{ "call under spin lock", XDP, 0,
 	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\ncall 7\nmov %r1, %r6\ncall 94\nout:\n"
 	  "mov %r0, 2\nexit", -EINVAL, 10, "function calls are not allowed while holding a lock" },
@@ -308,7 +311,13 @@ static const struct vcase map_cases[] = {
 	{ "lookup in a ring buffer", XDP, 0, LOOKUP(2) "mov %r0, 2\nexit", -EINVAL, 5,
 	  "cannot pass map_type 27 into func bpf_map_lookup_elem#1" },
 	{ "tail call needs a program array", XDP, 0, "lddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 2\nexit", -EINVAL, 3,
-	  "cannot pass map_type 1 into func bpf_tail_call#12" },
+	  "expected prog array map for tail call" },
+	{ "array lookup with a constant key needs no null check", XDP, 0,
+	  "mov %r3, 0\nstxw [%r10-8], %r3\nmov %r2, %r10\nadd %r2, -8\nlddw %r1, map_idx(6)\ncall 1\nldxdw %r0, [%r0+8]\nexit",
+	  0, 0, NULL },
+	{ "array lookup with a constant key past the end", XDP, 0,
+	  "mov %r3, 2\nstxw [%r10-8], %r3\nmov %r2, %r10\nadd %r2, -8\nlddw %r1, map_idx(6)\ncall 1\nldxdw %r0, [%r0+8]\nexit",
+	  -EACCES, 7, "R0 invalid mem access 'map_value_or_null'" },
 	{ "tail call", XDP, 0, "lddw %r2, map_idx(3)\nmov %r3, 0\ncall 12\nmov %r0, 2\nexit", 0, 0, NULL },
 	{ "queue push and pop", XDP, 0,
 	  "stdw [%r10-8], 1\nmov %r2, %r10\nadd %r2, -8\nmov %r3, 0\nlddw %r1, map_idx(5)\ncall 87\nmov %r2, %r10\n"
@@ -336,7 +345,7 @@ static void test_map_access(void **state)
 static const struct vcase stack_cases[] = {
 	{ "write below the frame", XDP, 0, "stdw [%r10-520], 0\nmov %r0, 2\nexit", -EACCES, 0,
 	  "invalid write to stack R10 off=-520 size=8" },
-	{ "write above the frame", XDP, 0, "stw [%r10+0], 0\nmov %r0, 2\nexit", -EACCES, 0,
+	{ "write above the frame", XDP, 0, "stw [%r10+0], 0\nmov %r0, 2\nexit", -EINVAL, 0,
 	  "invalid write to stack R10 off=0 size=4" },
 	{ "misaligned stack access", XDP, 0, "stw [%r10-6], 0\nmov %r0, 2\nexit", -EACCES, 0, "misaligned stack access" },
 	{ "uninitialised read is fine for root", XDP, 0, "ldxdw %r0, [%r10-8]\nexit", 0, 0, NULL },
@@ -446,8 +455,8 @@ static const struct vcase call_cases[] = {
 	{ "load bytes into the stack", XDP, 0,
 	  "mov %r2, 0\nmov %r3, %r10\nadd %r3, -16\nmov %r4, 16\ncall 189\nldxdw %r0, [%r10-16]\nexit", 0, 0, NULL },
 	{ "load bytes past the stack", XDP, 0,
-	  "mov %r2, 0\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 16\ncall 189\nexit", -EACCES, 4,
-	  "invalid indirect access to stack R3 off=-8 size=16" },
+	  "mov %r2, 0\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 16\ncall 189\nexit", -EINVAL, 4,
+	  "invalid write to stack R3 off=-8 size=16" },
 	{ "zero size where a size is needed", XDP, 0,
 	  "mov %r2, 0\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\ncall 189\nexit", -EACCES, 4, "R4 invalid zero-sized read" },
 	{ "size that may be negative", XDP, 0,
@@ -465,7 +474,7 @@ static const struct vcase call_cases[] = {
 	{ "ring buffer reserve and submit", XDP, 0,
 	  RB_RESERVE "jeq %r0, 0, out\nstdw [%r0+8], 1\nmov %r1, %r0\nmov %r2, 0\ncall 132\nout:\nmov %r0, 2\nexit", 0, 0, NULL },
 	{ "ring buffer reservation leaked", XDP, 0, RB_RESERVE "mov %r0, 2\nexit", -EINVAL, 6,
-	  "Unreleased reference id=1 alloc_insn=4" },
+	  "BPF_EXIT instruction in main prog would lead to reference leak" },
 	{ "ring buffer memory before the null check", XDP, 0, RB_RESERVE "stdw [%r0+0], 1\nmov %r0, 2\nexit", -EACCES, 5,
 	  "R0 invalid mem access 'ringbuf_mem_or_null'" },
 	{ "ring buffer memory out of bounds", XDP, 0,
@@ -531,6 +540,10 @@ static const struct vcase callback_cases[] = {
 	{ "bpf_loop state checked after the loop", MEM, MEM64,
 	  "mov %r6, %r1\n" LOOP_CALL "ldxdw %r1, [%r10-8]\njgt %r1, 63, out\nadd %r6, %r1\nldxb %r0, [%r6+0]\nout:\nmov %r0, 0\n"
 	  "exit\n" LOOP_CB, 0, 0, NULL },
+	{ "tail call inside a callback", XDP, 0,
+	  "stxdw [%r10-8], %r1\nmov %r1, 4\nlddw %r2, func(cb)\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\n"
+	  "call 181\nmov %r0, 2\nexit\ncb:\nldxdw %r1, [%r2+0]\nlddw %r2, map_idx(3)\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit",
+	  -EINVAL, 14, "tail_call is not allowed in callbacks" },
 	{ "bpf_loop callback is not a function", XDP, 0,
 	  "mov %r1, 10\nmov %r2, 0\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit", -EACCES, 4, "R2 type=scalar expected=func" },
 	{ "bpf_loop callback context is not on the stack", XDP, 0,
@@ -588,6 +601,250 @@ static void test_misc(void **state)
 {
 	(void)state;
 	run_cases(misc_cases, BJ_ARRAY_SIZE_T(misc_cases));
+}
+
+
+/* ---- the log ---- */
+
+static const char pkt_error_prog[] = "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 1\n"
+				     "jgt %r4, %r3, bad\nmov %r0, 1\nexit\nbad:\nldxb %r0, [%r2+0]\nexit";
+
+static void test_log_level1(void **state)
+{
+	static char log[1 << 16];
+	struct bj_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(verify_text(pkt_error_prog, XDP, 0, 1, log, sizeof(log), NULL, &err), -EACCES);
+	assert_int_equal(err.insn, 7);
+	assert_non_null(strstr(log, "0: R1=ctx() R10=fp0\n"));
+	assert_non_null(strstr(log, "1: (61) r3 = *(u32 *)(r1 +4)"));
+	assert_non_null(strstr(log, "; R1=ctx() R3_w=pkt_end()\n"));
+	assert_non_null(strstr(log, "4: (2d) if r4 > r3 goto pc+2"));
+	assert_non_null(strstr(log, "7: (71) r0 = *(u8 *)(r2 +0)\n"
+				    "invalid access to packet, off=0 size=1, R2(id=0,off=0,r=0)\n"
+				    "R2 offset is outside of the packet\n"));
+	assert_non_null(strstr(log, "processed 8 insns (limit 1000000) max_states_per_insn "));
+	/* Level 1 shows the path to the error only: the branch that ended well is gone. */
+	assert_null(strstr(log, "6: (95) exit"));
+	assert_null(strstr(log, "from 4 to 7"));
+	assert_non_null(strstr(log, "4: (2d) if r4 > r3 goto pc+2\n7: R3_w=pkt_end() R4_w=pkt(off=1,r=0)\n"));
+}
+
+static void test_log_level2(void **state)
+{
+	static char log[1 << 16];
+	struct bj_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(verify_text(pkt_error_prog, XDP, 0, 2, log, sizeof(log), NULL, &err), -EACCES);
+	assert_non_null(strstr(log, "6: (95) exit\n"));
+	assert_non_null(strstr(log, "\nfrom 4 to 7: R1=ctx() R2_w=pkt(r=0) R3_w=pkt_end() R4_w=pkt(off=1,r=0) R10=fp0\n"));
+	assert_non_null(strstr(log, "4: (2d) if r4 > r3 goto pc+2           ; R3_w=pkt_end() R4_w=pkt(off=1,r=1)\n"));
+	assert_non_null(strstr(log, "verification time "));
+}
+
+static void test_log_level0_still_names_the_error(void **state)
+{
+	struct bj_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(verify_text(pkt_error_prog, XDP, 0, 0, NULL, 0, NULL, &err), -EACCES);
+	assert_int_equal(err.insn, 7);
+	assert_non_null(strstr(err.msg, "invalid access to packet, off=0 size=1"));
+}
+
+static void test_log_truncated(void **state)
+{
+	static char big[1 << 16];
+	char small[129];
+	struct bj_error err = { 0 };
+
+	(void)state;
+	memset(small, 'X', sizeof(small));
+	assert_int_equal(verify_text(pkt_error_prog, XDP, 0, 2, small, 128, NULL, &err), -EACCES);
+	assert_int_equal(strlen(small), 127);
+	assert_int_equal(small[128], 'X');
+	assert_int_equal(verify_text(pkt_error_prog, XDP, 0, 2, big, sizeof(big), NULL, &err), -EACCES);
+	assert_memory_equal(small, big, 127);
+}
+
+static void test_log_line_info(void **state)
+{
+	static char log[1 << 14];
+	const struct bj_line_info li[] = {
+		{ .insn = 0, .line = 10, .file = "src/prog.c", .text = "\tint x = 0;" },
+		{ .insn = 1, .line = 11, .file = "src/prog.c", .text = "return x;" },
+	};
+	struct bj_insn *insns;
+	size_t n;
+	struct bj_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(bj_asm("mov %r0, 0\nexit", &insns, &n, &err), 0);
+	BJ_OPTS(bj_verifier_opts, opts, .type = XDP, .line_info = li, .n_line_info = 2, .log_level = 2, .log_buf = log,
+		.log_size = sizeof(log));
+	assert_int_equal(bj_verify(insns, n, &opts, NULL, &err), 0);
+	assert_non_null(strstr(log, "; int x = 0; @ prog.c:10\n0: (b7) r0 = 0"));
+	assert_non_null(strstr(log, "; return x; @ prog.c:11\n1: (95) exit"));
+	free(insns);
+}
+
+/* ---- limits ---- */
+
+static int verify_limit(const char *text, uint64_t limit, struct bj_verifier_stats *st, struct bj_error *err)
+{
+	struct bj_insn *insns;
+	size_t n;
+	int ret;
+
+	assert_int_equal(bj_asm(text, &insns, &n, err), 0);
+	BJ_OPTS(bj_verifier_opts, opts, .type = XDP, .insn_limit = limit);
+	ret = bj_verify(insns, n, &opts, st, err);
+	free(insns);
+	return ret;
+}
+
+static void test_complexity_limit(void **state)
+{
+	const char *loop = "mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 100000, loop\nexit";
+	struct bj_verifier_stats st;
+	struct bj_error err = { 0 };
+
+	(void)state;
+	assert_int_equal(verify_limit(loop, 1000, &st, &err), -E2BIG);
+	assert_non_null(strstr(err.msg, "BPF program is too large. Processed 1001 insn"));
+	assert_int_equal(st.insns_processed, 1000);
+	assert_int_equal(verify_limit(loop, 0, &st, &err), 0);
+	assert_true(st.insns_processed > 200000);
+	assert_int_equal(verify_limit("mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 10000000, loop\nexit", 0, &st, &err),
+			 -E2BIG);
+	assert_non_null(strstr(err.msg, "BPF program is too large. Processed 1000001 insn"));
+}
+
+/* 24 independent branches on values nothing reads afterwards: liveness lets pruning keep the walk linear. */
+static void test_pruning(void **state)
+{
+	char text[4096] = "call 7\nmov %r6, %r0\n";
+	struct bj_verifier_stats st;
+	struct bj_error err = { 0 };
+
+	(void)state;
+	for (int i = 0; i < 24; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "mov %%r9, %%r6\nand %%r9, %d\njeq %%r9, 0, +1\nmov %%r7, %d\n", 1 << i, i);
+		strcat(text, line);
+	}
+	strcat(text, "mov %r0, 2\nexit");
+	assert_int_equal(verify_limit(text, 0, &st, &err), 0);
+	assert_true(st.insns_processed < 1000);
+	assert_true(st.total_states > 0);
+}
+
+static void test_deep_calls(void **state)
+{
+	char text[2048] = "";
+	struct bj_verifier_stats st;
+	struct bj_error err = { 0 };
+
+	(void)state;
+	/* main and 7 nested subprograms: 8 frames, each with 48 bytes of stack (8 * 64 = 512). */
+	strcat(text, "stdw [%r10-48], 0\ncall local f1\nexit\n");
+	for (int i = 1; i <= 7; i++) {
+		char line[128];
+
+		if (i < 7)
+			snprintf(line, sizeof(line), "f%d:\nstdw [%%r10-48], 0\ncall local f%d\nexit\n", i, i + 1);
+		else
+			snprintf(line, sizeof(line), "f%d:\nstdw [%%r10-48], 0\nmov %%r0, 1\nexit\n", i);
+		strcat(text, line);
+	}
+	assert_int_equal(verify_limit(text, 0, &st, &err), 0);
+	assert_int_equal(st.stack_depth, 48);
+	/* One more frame is one too many. */
+	char *p = strstr(text, "f7:");
+	assert_non_null(p);
+	strcpy(p, "f7:\nstdw [%r10-48], 0\ncall local f8\nexit\nf8:\nmov %r0, 1\nexit\n");
+	assert_int_equal(verify_limit(text, 0, &st, &err), -E2BIG);
+	assert_non_null(strstr(err.msg, "the call stack of 9 frames is too deep"));
+}
+
+/* ---- never crash: random programs are accepted or refused, nothing else ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+static void random_insn(struct bj_insn *in, size_t i, size_t n)
+{
+	static const uint8_t codes[] = { 0x07, 0x0f, 0x17, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x47, 0x4f, 0x57, 0x5f, 0x67,
+					 0x6f, 0x77, 0x7f, 0x87, 0x97, 0x9f, 0xa7, 0xaf, 0xb7, 0xbf, 0xc7, 0xcf, 0xd7,
+					 0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, 0x5c, 0xb4,
+					 0xbc, 0x61, 0x69, 0x71, 0x79, 0x62, 0x6a, 0x72, 0x7a, 0x63, 0x6b, 0x73, 0x7b,
+					 0xc3, 0xdb, 0x05, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d, 0x55, 0x5d,
+					 0x65, 0x6d, 0x75, 0x7d, 0xa5, 0xad, 0xb5, 0xbd, 0xc5, 0xcd, 0xd5, 0xdd, 0x16,
+					 0x1e, 0x85, 0x85, 0x95, 0x91, 0x89, 0x81 };
+	static const int32_t helpers[] = { 1, 2, 3, 5, 7, 12, 23, 44, 51, 87, 88, 130, 131, 132, 164, 181, 189, 999 };
+	static const int16_t offs[] = { 0, 4, 8, -8, -4, -16, -512, 12, 14, 1, -1, 2 };
+
+	*in = (struct bj_insn){ .code = codes[rnd(BJ_ARRAY_SIZE_T(codes))], .dst = (uint8_t)rnd(10),
+				.src = (uint8_t)rnd(11) };
+	uint8_t cls = in->code & 7;
+	if (cls == 5 || cls == 6) {
+		in->off = (int16_t)((int)rnd(7) - 2);
+		if ((long)i + 1 + in->off < 0 || (size_t)((long)i + 1 + in->off) >= n)
+			in->off = 0;
+	} else if (cls == 1 || cls == 2 || cls == 3) {
+		in->off = offs[rnd(BJ_ARRAY_SIZE_T(offs))];
+		if (rnd(3) == 0)
+			in->dst = 10;
+		if (in->code == 0xc3 || in->code == 0xdb)
+			in->imm = rnd(2) ? 0 : 1;
+	}
+	if ((in->code & 0x08) == 0 && cls != 1 && cls != 3)
+		in->imm = (int32_t)rnd(64) - 8;
+	if (in->code == 0x85) {
+		in->dst = in->src = 0;
+		in->off = 0;
+		in->imm = helpers[rnd(BJ_ARRAY_SIZE_T(helpers))];
+	}
+	if (in->code == 0x95 || in->code == 0x05)
+		in->dst = in->src = 0;
+}
+
+static void test_random_programs(void **state)
+{
+	struct bj_insn insns[48];
+
+	(void)state;
+	for (int iter = 0; iter < 4000; iter++) {
+		size_t n = 2 + rnd(40);
+		struct bj_error err = { .insn = -1 };
+		static char log[4096];
+
+		insns[0] = (struct bj_insn){ .code = 0xb7, .dst = 0, .imm = (int32_t)rnd(3) };
+		for (size_t i = 1; i + 1 < n; i++)
+			random_insn(&insns[i], i, n);
+		insns[n - 1] = (struct bj_insn){ .code = 0x95 };
+		enum bj_prog_type type = (enum bj_prog_type)rnd(4);
+		BJ_OPTS(bj_verifier_opts, opts, .type = type, .maps = test_maps, .n_maps = BJ_ARRAY_SIZE_T(test_maps),
+			.policy = rnd(2) ? BJ_VERIFIER_STRICT : BJ_VERIFIER_PRIVILEGED, .mem_size = 64,
+			.log_level = rnd(3), .log_buf = log, .log_size = sizeof(log), .insn_limit = 20000);
+		int ret = bj_verify(insns, n, &opts, NULL, &err);
+
+		if (ret == 0)
+			continue;
+		assert_true(ret == -EINVAL || ret == -EACCES || ret == -E2BIG || ret == -EPERM || ret == -EFAULT);
+		assert_true(err.msg[0] != '\0');
+		assert_true(err.insn >= -1 && err.insn < (long)n);
+	}
 }
 
 /* ---- the examples: every program of every example object is accepted ---- */
@@ -688,6 +945,15 @@ int main(void)
 		cmocka_unit_test(test_calls),
 		cmocka_unit_test(test_callbacks),
 		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_log_level1),
+		cmocka_unit_test(test_log_level2),
+		cmocka_unit_test(test_log_level0_still_names_the_error),
+		cmocka_unit_test(test_log_truncated),
+		cmocka_unit_test(test_log_line_info),
+		cmocka_unit_test(test_complexity_limit),
+		cmocka_unit_test(test_pruning),
+		cmocka_unit_test(test_deep_calls),
+		cmocka_unit_test(test_random_programs),
 		cmocka_unit_test(test_examples),
 	};
 

@@ -4,11 +4,16 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <bpf/bpf.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <linux/bpf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../lib/kernel_oracle.h"
 #include "verifier/scalar.h"
 
 /* ---- a reproducible generator (xorshift64*) ---- */
@@ -328,15 +333,28 @@ static void check_alu(struct rng *r, const struct alu_case *c, struct bj_scalar 
 	struct bj_scalar src, before = *d;
 	uint64_t y;
 
-	if (c->op == BPF_LSH || c->op == BPF_RSH || c->op == BPF_ARSH)
+	bool same = below(r, 8) == 0; /* `r1 op= r1`: dst is its own source */
+
+	if (same) {
+		src = *d;
+		y = *x;
+	} else if (c->op == BPF_LSH || c->op == BPF_RSH || c->op == BPF_ARSH) {
 		random_shift(r, &src, &y);
-	else
+	} else {
 		random_pair(r, &src, &y);
-	if ((c->op == BPF_DIV || c->op == BPF_MOD) && below(r, 2)) {
+	}
+	if ((c->op == BPF_DIV || c->op == BPF_MOD) && !same && below(r, 2)) {
 		y = 1 + below(r, 100);
 		sc_set_const(&src, y);
 	}
-	sc_alu(d, &src, c->op, c->alu32, c->off, c->imm, c->to_be);
+	struct bj_scalar zero;
+	if (!same && sc_alu_split(d, &zero, &src, c->op)) {
+		/* Each value is on one of the two paths; follow the one x is on. */
+		if (member(&zero, *x))
+			*d = zero;
+		assert_member(d, *x, "sc_alu_split");
+	}
+	sc_alu(d, same ? d : &src, c->op, c->alu32, c->off, c->imm, c->to_be);
 	uint64_t z = concrete(c, *x, y);
 	if (!member(d, z)) {
 		char a[256], b[256], o[256];
@@ -676,6 +694,279 @@ static void test_within_exact(void **state)
 	assert_false(sc_equal(&old, &cur));
 }
 
+/* ---- agreement with the running kernel's verifier log ---- */
+
+#define KREGS 4      /* r6..r9: tracked, kept across the helper calls */
+#define KMAX_INSNS 96
+#define KPROGS 300
+
+struct kprog {
+	struct bpf_insn insns[KMAX_INSNS];
+	int n;
+	/* After insn i on the fall-through path, and at the jump target of branch i: each register's state. */
+	struct bj_scalar after[KMAX_INSNS][KREGS];
+	struct bj_scalar taken[KMAX_INSNS][KREGS];
+	bool is_branch[KMAX_INSNS];
+	/* Registers that copies link (Linux refines them together on a branch): never compared on. */
+	int link[KREGS];
+	int next_link;
+	struct bj_scalar regs[KREGS];
+};
+
+static struct bpf_insn kinsn(uint8_t code, int dst, int src, int16_t off, int32_t imm)
+{
+	return (struct bpf_insn){ .code = code, .dst_reg = (uint8_t)dst, .src_reg = (uint8_t)src, .off = off, .imm = imm };
+}
+
+/* Appends an insn; p->regs already holds the state after it. */
+static void kemit(struct kprog *p, struct bpf_insn in)
+{
+	memcpy(p->after[p->n], p->regs, sizeof(p->regs));
+	p->insns[p->n++] = in;
+}
+
+static int32_t kimm(struct rng *r)
+{
+	return below(r, 3) ? (int32_t)(below(r, 512) - 256) : (int32_t)interesting(r);
+}
+
+static void kalu(struct rng *r, struct kprog *p)
+{
+	static const uint8_t ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,  BPF_AND, BPF_LSH,
+				       BPF_RSH, BPF_NEG, BPF_MOD, BPF_XOR, BPF_MOV, BPF_ARSH, BPF_END };
+	int d = (int)below(r, KREGS), sr = (int)below(r, KREGS);
+	uint8_t op = ops[below(r, sizeof(ops))];
+	bool alu32 = below(r, 2), x = below(r, 2) && op != BPF_NEG && op != BPF_END;
+	int16_t off = 0;
+	int32_t imm = 0;
+	bool to_be = false;
+	struct bj_scalar src;
+
+	if (op == BPF_END) {
+		static const int32_t widths[] = { 16, 32, 64 };
+		imm = widths[below(r, 3)];
+		to_be = alu32 ? below(r, 2) : true;
+	} else if (!x && op != BPF_NEG) {
+		imm = kimm(r);
+		if (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH)
+			imm = (int32_t)below(r, alu32 ? 32 : 64);
+		if ((op == BPF_DIV || op == BPF_MOD) && imm == 0)
+			imm = 7;
+	}
+	if (op == BPF_DIV || op == BPF_MOD)
+		off = (int16_t)below(r, 2);
+	if (op == BPF_MOV && x && below(r, 2))
+		off = alu32 ? (below(r, 2) ? 8 : 16) : (int16_t)(8 << below(r, 3));
+	if (x)
+		src = p->regs[sr];
+	else
+		sc_set_const(&src, (uint64_t)(int64_t)imm);
+	uint8_t code = (uint8_t)((alu32 ? BPF_ALU : BPF_ALU64) | op | (x ? BPF_X : BPF_K));
+	if (op == BPF_END)
+		code = (uint8_t)((alu32 ? BPF_ALU : BPF_ALU64) | op | (to_be && alu32 ? BPF_TO_BE : BPF_TO_LE));
+	/* A copy links dst and src; an add of a constant keeps a link (Linux tracks the offset). */
+	if (op == BPF_MOV && x) {
+		if (!p->link[sr])
+			p->link[sr] = ++p->next_link;
+		p->link[d] = p->link[sr];
+	} else if (!(op == BPF_ADD && !alu32 && !x)) {
+		p->link[d] = 0;
+	}
+	/* Where Linux splits the path, the fall-through one (compared here) goes on with -1. */
+	struct bj_scalar zero;
+	sc_alu_split(&p->regs[d], &zero, &src, op);
+	sc_alu(&p->regs[d], &src, op, alu32, off, imm, to_be);
+	kemit(p, kinsn(code, 6 + d, x ? 6 + sr : 0, off, imm));
+}
+
+static bool linked(const struct kprog *p, int reg)
+{
+	for (int i = 0; i < KREGS; i++)
+		if (i != reg && p->link[reg] && p->link[i] == p->link[reg])
+			return true;
+	return false;
+}
+
+/* A conditional jump to the exit block; false when the one drawn is decided (the rest would be dead). */
+static bool kbranch(struct rng *r, struct kprog *p)
+{
+	uint8_t op = jmp_ops[below(r, sizeof(jmp_ops))];
+	bool jmp32 = below(r, 2), x = below(r, 2);
+	int a = (int)below(r, KREGS), b = (a + 1 + (int)below(r, KREGS - 1)) % KREGS;
+	int32_t imm = below(r, 2) ? kimm(r) : (int32_t)p->regs[a].var_off.value;
+	struct bj_scalar ka;
+
+	if (linked(p, a) || (x && linked(p, b)))
+		return false;
+	if (!x)
+		sc_set_const(&ka, (uint64_t)(int64_t)imm);
+	struct bj_scalar *rb = x ? &p->regs[b] : &ka;
+	if (sc_branch_taken(&p->regs[a], rb, op, jmp32) != -1)
+		return false;
+	struct bj_scalar ta = p->regs[a], tb = *rb, fa = p->regs[a], fb = *rb;
+	if (!sc_refine(&ta, &tb, op, jmp32, true) || !sc_refine(&fa, &fb, op, jmp32, false)) {
+		char da[256], db[256];
+		describe(da, sizeof(da), &p->regs[a]);
+		describe(db, sizeof(db), rb);
+		fail_msg("op 0x%x jmp32=%d: a dead side undecided\n a %s\n b %s", op, jmp32, da, db);
+	}
+	memcpy(p->taken[p->n], p->regs, sizeof(p->regs));
+	p->taken[p->n][a] = ta;
+	p->regs[a] = fa;
+	if (x) {
+		p->taken[p->n][b] = tb;
+		p->regs[b] = fb;
+	}
+	p->is_branch[p->n] = true;
+	/* The offset is patched once the exit block's place is known. */
+	kemit(p, kinsn((uint8_t)((jmp32 ? BPF_JMP32 : BPF_JMP) | op | (x ? BPF_X : BPF_K)), 6 + a, x ? 6 + b : 0, 0,
+		       x ? 0 : imm));
+	return true;
+}
+
+static void kgenerate(struct rng *r, struct kprog *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (int i = 0; i < KREGS; i++) {
+		kemit(p, kinsn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_prandom_u32));
+		sc_set_unknown(&p->regs[i]);
+		kemit(p, kinsn(BPF_ALU64 | BPF_MOV | BPF_X, 6 + i, 0, 0, 0));
+	}
+	while (p->n < KMAX_INSNS - 2) {
+		if (below(r, 4) || !kbranch(r, p))
+			kalu(r, p);
+	}
+	int exit_at = p->n;
+	for (int i = 0; i < p->n; i++)
+		if (p->is_branch[i])
+			p->insns[i].off = (int16_t)(exit_at - i - 1);
+	kemit(p, kinsn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0));
+	kemit(p, kinsn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+}
+
+/* Linux's text for a scalar register: the value of a constant, else scalar(...) without the link id. */
+static void kexpect(char *buf, size_t size, const struct bj_scalar *s)
+{
+	if (sc_is_const(s)) {
+		sc_format(buf, size, s);
+		return;
+	}
+	int n = snprintf(buf, size, "scalar(");
+	n += sc_format(buf + n, size - (size_t)n, s);
+	snprintf(buf + n, size - (size_t)n, ")");
+}
+
+/* The value of "R<reg>=" in a state line, with "P" (precise) and "id=N" dropped; false if absent. */
+static bool kfind(const char *line, int reg, char *out, size_t size)
+{
+	char key[8];
+	snprintf(key, sizeof(key), "R%d=", reg);
+	const char *p = line;
+	while ((p = strstr(p, key)) && p != line && p[-1] != ' ' && p[-1] != ':')
+		p++;
+	if (!p)
+		return false;
+	p += strlen(key);
+	if (*p == 'P')
+		p++;
+	size_t n = 0;
+	int depth = 0;
+	for (; *p && (depth || (*p != ' ' && *p != '\n')) && n + 1 < size; p++) {
+		depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+		if (strncmp(p, "id=", 3) == 0 && (p[-1] == '(' || p[-1] == ',')) {
+			/* "id=4" or, for a register linked at an offset, "id=4-37" */
+			p += 3;
+			while (*p >= '0' && *p <= '9')
+				p++;
+			if (*p == '+' || *p == '-')
+				for (p++; *p >= '0' && *p <= '9';)
+					p++;
+			if (*p == ',')
+				continue; /* the loop's p++ skips the comma */
+			p--;
+			continue;
+		}
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	return true;
+}
+
+static void kcompare(const struct kprog *p, const char *where, int insn, const char *line,
+		     const struct bj_scalar regs[KREGS], const char *log)
+{
+	for (int i = 0; i < KREGS; i++) {
+		char got[256], want[256];
+		if (!kfind(line, 6 + i, got, sizeof(got)))
+			continue;
+		kexpect(want, sizeof(want), &regs[i]);
+		if (strcmp(got, want) != 0) {
+			fputs(log, stderr);
+			fail_msg("%s insn %d R%d: kernel %s, bpfjet %s", where, insn, 6 + i, got, want);
+		}
+	}
+	(void)p;
+}
+
+/* Walks the log: "N: (op) ...  ; R6=..." on the fall-through path, then "from N to M: R6=..." per branch. */
+static void kcheck(const struct kprog *p, char *log)
+{
+	bool main_path = true;
+	bool seen[KMAX_INSNS] = { false };
+	char *save = NULL;
+	char *copy = strdup(log);
+
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int from, to, idx, used = 0;
+		if (sscanf(line, "from %d to %d:%n", &from, &to, &used) == 2 && used) {
+			/* The first jump from each branch is the fall-through path's; later ones come from split paths. */
+			if (from >= 0 && from < p->n && p->is_branch[from] && !seen[from])
+				kcompare(p, "taken", from, line + used, p->taken[from], log);
+			if (from >= 0 && from < p->n)
+				seen[from] = true;
+			continue;
+		}
+		if (!main_path || sscanf(line, "%d: %n", &idx, &used) != 1 || !used || idx < 0 || idx >= p->n)
+			continue;
+		const char *state = line + used;
+		if (*state == '(') {
+			if (idx == p->n - 1)
+				main_path = false; /* its exit: what follows is other paths */
+			state = strstr(state, "; ");
+			if (!state)
+				continue;
+		}
+		kcompare(p, "fall-through", idx, state, p->after[idx], log);
+	}
+	free(copy);
+}
+
+static void test_kernel_agreement(void **state)
+{
+	(void)state;
+	char why[256];
+	static char log[1 << 20];
+	static struct kprog p;
+	struct rng r = { 0xa4093822299f31d0ULL };
+
+	if (ko_available(why, sizeof(why))) {
+		print_message("skipped: %s\n", why);
+		skip();
+	}
+	for (int i = 0; i < KPROGS; i++) {
+		kgenerate(&r, &p);
+		LIBBPF_OPTS(bpf_prog_load_opts, o, .log_buf = log, .log_size = sizeof(log), .log_level = 2);
+		log[0] = '\0';
+		int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "scalar", "GPL", p.insns, (size_t)p.n, &o);
+		if (fd < 0) {
+			fputs(log, stderr);
+			fail_msg("program %d rejected: %s", i, strerror(errno));
+		}
+		close(fd);
+		kcheck(&p, log);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +978,7 @@ int main(void)
 		cmocka_unit_test(test_alu_soundness),
 		cmocka_unit_test(test_branch_soundness),
 		cmocka_unit_test(test_within_soundness),
+		cmocka_unit_test(test_kernel_agreement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
