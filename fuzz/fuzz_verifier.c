@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.maps = maps, .n_maps = n_maps, .mem_size = data[1], .log_level = (data[0] >> 5) & 3,
 		.log_buf = log_size ? log : NULL, .log_size = log_size, .insn_limit = INSN_LIMIT);
 	ret = bj_verify(insns, n, &opts, &stats, &err);
-	if (ret != 0 && ret != -EACCES && ret != -E2BIG && ret != -EINVAL && ret != -ENOMEM)
+	if (ret != 0 && ret != -EACCES && ret != -EPERM && ret != -E2BIG && ret != -EINVAL && ret != -ENOMEM)
 		abort();
 	if ((uint8_t)log[log_size] != LOG_CANARY)
 		abort(); /* wrote past the log buffer */
