@@ -41,7 +41,7 @@ int lock_unlock(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-// expect lock_not_released: reject bpf_spin_unlock is missing
+// expect lock_not_released: reject cannot be used inside bpf_spin_lock-ed region
 SEC("tc")
 int lock_not_released(struct __sk_buff *skb)
 {
