@@ -426,7 +426,7 @@ static bool mutate_corpus(uint64_t seed, const struct vc_corpus *corpus, struct 
 	return true;
 }
 
-static bool from_difftest(uint64_t seed, struct vprog *p, bool *faulting)
+static bool from_difftest(uint64_t seed, struct vprog *p)
 {
 	struct dt_prog dp;
 
@@ -438,7 +438,6 @@ static bool from_difftest(uint64_t seed, struct vprog *p, bool *faulting)
 	p->n = dp.n;
 	p->type = BJ_PROG_TYPE_MEM;
 	p->mem_size = DT_BUF_LEN;
-	*faulting = dp.faulting;
 	snprintf(p->origin, sizeof(p->origin), "difftest %#" PRIx64 "%s", seed, dp.faulting ? " (faulting)" : "");
 	dt_prog_free(&dp);
 	return true;
@@ -638,7 +637,8 @@ static void build_helpers(struct run_env *env, const struct vprog *p)
 	env->n_helpers = 0;
 	if (n_xdp + n_fuzz + 1 > sizeof(env->helpers) / sizeof(env->helpers[0]))
 		n_xdp = 0;
-	memcpy(env->helpers, xdp, n_xdp * sizeof(*xdp));
+	if (n_xdp)
+		memcpy(env->helpers, xdp, n_xdp * sizeof(*xdp));
 	memcpy(env->helpers + n_xdp, fuzz_helpers, sizeof(fuzz_helpers));
 	env->n_helpers = n_xdp + n_fuzz;
 	env->helpers[env->n_helpers++] = (struct bj_helper){ .id = HELPER_POISON, .name = "poison", .fn = helper_poison };
@@ -865,7 +865,6 @@ int vf_check(uint64_t seed, const struct vc_corpus *corpus, const struct vf_know
 	struct vprog *p = calloc(1, sizeof(*p));
 	struct bj_error err = { .msg = "" }, serr = { .msg = "" };
 	uint64_t rng = seed;
-	bool faulting = false;
 	int ret, sret, bug = 0;
 	unsigned source = rnd(&rng, 100);
 
@@ -873,7 +872,7 @@ int vf_check(uint64_t seed, const struct vc_corpus *corpus, const struct vf_know
 		return -ENOMEM;
 	if (source < 25 && mutate_corpus(next(&rng), corpus, p))
 		;
-	else if (source < 40 && from_difftest(next(&rng), p, &faulting))
+	else if (source < 40 && from_difftest(next(&rng), p))
 		stats->difftest_programs++;
 	else
 		generate(next(&rng), p);
@@ -894,11 +893,9 @@ int vf_check(uint64_t seed, const struct vc_corpus *corpus, const struct vf_know
 		stats->accepted++;
 		stats->accepted_strict += !sret;
 		stats->difftest_accepted += strstr(p->origin, "difftest") != NULL;
-		if (faulting) {
-			report_program(report, seed, p, "accepted a program with a deliberate out-of-bounds access");
-			bug = 1;
-		} else if ((p->type == BJ_PROG_TYPE_MEM && p->mem_size && p->mem_size <= MAX_MEM) ||
-			   p->type == BJ_PROG_TYPE_XDP) {
+		/* A difftest program marked faulting may hold an out-of-bounds access: its runs tell. */
+		if ((p->type == BJ_PROG_TYPE_MEM && p->mem_size && p->mem_size <= MAX_MEM) ||
+		    p->type == BJ_PROG_TYPE_XDP) {
 			bug = run_accepted(seed, p, !sret, known, stats, report);
 		}
 	}
