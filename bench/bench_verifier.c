@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log = malloc(LOG_SIZE);
-	printf("%-48s %10s %10s %12s %12s\n", "example program", "bpfjet us", "linux us", "bpfjet insns",
+	printf("%-56s %10s %10s %12s %12s\n", "example program", "bpfjet us", "linux us", "bpfjet insns",
 	       "linux insns");
 	for (size_t i = 0; log && i < corpus.n; i++) {
 		const struct vc_case *c = &corpus.cases[i];
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		printf("%-48s %10.1f %10.1f %12llu %12llu\n", c->name, b, k, (unsigned long long)bj_insns,
+		printf("%-56s %10.1f %10.1f %12llu %12llu\n", c->name, b, k, (unsigned long long)bj_insns,
 		       (unsigned long long)k_insns);
 		snprintf(name, sizeof(name), "verify %s", c->name + strlen("examples/"));
 		/* The kernel reports whole microseconds: a 0 means under one. */

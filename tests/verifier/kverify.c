@@ -64,7 +64,8 @@ static void last_reason(const char *log, char *msg, size_t len)
 		const char *end = strchr(p, '\n');
 		size_t l = end ? (size_t)(end - p) : strlen(p);
 		if (l && strncmp(p, "processed ", 10) && strncmp(p, "verification time", 17) &&
-		    strncmp(p, "stack depth", 11) && strncmp(p, "-- END PROG LOAD LOG --", 23)) {
+		    strncmp(p, "stack depth", 11) && strncmp(p, "-- END PROG LOAD LOG --", 23) &&
+		    strncmp(p, "old state:", 10) && strncmp(p, "cur state:", 10)) {
 			best = p;
 			best_len = l;
 		}

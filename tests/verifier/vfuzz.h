@@ -28,13 +28,24 @@ struct vf_stats {
 	uint64_t unrunnable;      /* accepted but not runnable here (a helper without a function) */
 	uint64_t difftest_programs, difftest_accepted;
 	uint64_t bugs;
+	uint64_t known;           /* runs stopped for a reason listed in KNOWN_BUGS.md */
 };
+
+/* Faults of known verifier bugs (KNOWN_BUGS.md, lines "- `fault: TEXT`: ..."): counted, not reported. */
+struct vf_known {
+	char faults[8][96];
+	size_t n;
+};
+
+/* Reads the `fault:` lines of a KNOWN_BUGS.md text. */
+void vf_known_parse(const char *text, struct vf_known *known);
 
 /*
  * Checks the program of `seed` (the source is chosen by the seed too; corpus may be NULL, then no
- * mutations). Returns 0 when nothing is wrong; 1 with the program, the verdict and the failing run
+ * mutations; known may be NULL). Returns 0 when nothing is wrong; 1 with the program, the verdict and the failing run
  * written to report when the verifier accepted an unsafe program; -errno when the harness itself failed.
  */
-int vf_check(uint64_t seed, const struct vc_corpus *corpus, struct vf_stats *stats, FILE *report);
+int vf_check(uint64_t seed, const struct vc_corpus *corpus, const struct vf_known *known, struct vf_stats *stats,
+	     FILE *report);
 
 #endif

@@ -1,6 +1,7 @@
-# The XDP context is read only.
+# The XDP context is read only (a register store).
 # type: xdp
 # expect: reject invalid bpf_context access
-    stw [%r1+0], 0
+    mov %r2, 0
+    stxw [%r1+0], %r2
     mov %r0, 2
     exit

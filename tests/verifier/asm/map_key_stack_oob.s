@@ -1,7 +1,7 @@
 # A 4-byte key at r10-2 runs past the frame.
 # type: xdp
 # map: hash key=4 value=8 entries=16
-# expect: reject invalid read from stack
+# expect: reject stack R2 off=-2 size=4
     mov %r2, %r10
     add %r2, -2
     lddw %r1, map_idx(0)

@@ -1,7 +1,7 @@
 # The value is 4 bytes at the top of the frame but the map wants 8.
 # type: xdp
 # map: hash key=4 value=8 entries=16
-# expect: reject invalid read from stack
+# expect: reject stack R3 off=-4 size=8
     stw [%r10-8], 1
     stw [%r10-4], 2
     mov %r2, %r10
