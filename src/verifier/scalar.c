@@ -398,7 +398,7 @@ static void coerce_size_sx(struct bj_scalar *s, uint8_t size)
 		s->smax = s->s32_max;
 		s->umin = (uint64_t)(int64_t)(int32_t)s->u32_min;
 		s->umax = (uint64_t)(int64_t)(int32_t)s->u32_max;
-		s->var_off = tnum_unknown();
+		s->var_off = tnum_range((uint64_t)s->smin, (uint64_t)s->smax);
 		return;
 	}
 	set_sext64_default(s, size);
@@ -936,6 +936,11 @@ void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src_in, uint8_t op, b
 	/* A copy, so that `r1 += r1` reads the operand as it was before dst changes. */
 	const struct bj_scalar src = *src_in;
 
+	if (op == BPF_MOV && !alu32) {
+		/* Linux copies (and sign-extends) without a sync; so does this, for the same states. */
+		mov(dst, &src, alu32, off);
+		return;
+	}
 	if (op == BPF_MOV) {
 		mov(dst, &src, alu32, off);
 	} else if (op == BPF_END) {

@@ -89,7 +89,8 @@ void sc_zext32(struct bj_scalar *s);
  * movsx). For BPF_END and BPF_NEG src is unused; `imm` is the byte-swap width for BPF_END and `to_be`
  * whether it converts to big endian (BPF_TO_BE or the ALU64 bswap). Shifts by amounts that may be out of
  * range make dst unknown (Linux does the same), as do divisions and modulo whose result it cannot bound.
- * Always leaves dst consistent (sc_sync).
+ * Leaves dst consistent (sc_sync), except that a 64-bit mov or movsx gives what Linux's gives, unsynced.
+ * For the K forms, src is the constant sign-extended imm (sc_set_const((uint64_t)(int64_t)imm)).
  */
 void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src, uint8_t op, bool alu32, int16_t off, int32_t imm,
 	    bool to_be);
