@@ -1156,19 +1156,20 @@ static void refine_ne(struct bj_scalar *a, struct bj_scalar *b, bool jmp32)
 			a->u32_min++;
 		if (a->u32_max == (uint32_t)c)
 			a->u32_max--;
+		/* Wrapping steps: an unsynced caller's state must not reach signed overflow. */
 		if (a->s32_min == (int32_t)(uint32_t)c)
-			a->s32_min++;
+			a->s32_min = (int32_t)((uint32_t)a->s32_min + 1);
 		if (a->s32_max == (int32_t)(uint32_t)c)
-			a->s32_max--;
+			a->s32_max = (int32_t)((uint32_t)a->s32_max - 1);
 	} else {
 		if (a->umin == c)
 			a->umin++;
 		if (a->umax == c)
 			a->umax--;
 		if (a->smin == (int64_t)c)
-			a->smin++;
+			a->smin = (int64_t)((uint64_t)a->smin + 1);
 		if (a->smax == (int64_t)c)
-			a->smax--;
+			a->smax = (int64_t)((uint64_t)a->smax - 1);
 	}
 }
 

@@ -945,6 +945,17 @@ static void kcheck(const struct kprog *p, char *log)
 		kcompare(p, "fall-through", idx, state, p->after[idx], log);
 	}
 	free(copy);
+	/* Linux decided no branch that this left open: the fall-through reached the end, every jump was pushed. */
+	if (main_path) {
+		fputs(log, stderr);
+		fail_msg("the fall-through path ended early: Linux decided a branch left open here");
+	}
+	for (int i = 0; i < p->n; i++) {
+		if (p->is_branch[i] && !seen[i]) {
+			fputs(log, stderr);
+			fail_msg("insn %d: Linux decided a branch left open here", i);
+		}
+	}
 }
 
 static void test_kernel_agreement(void **state)
