@@ -1249,7 +1249,7 @@ static void refine_cond(struct bj_scalar *a, struct bj_scalar *b, uint8_t op, bo
 }
 
 /* Linux's reg_bounds_sanity_check: a state no value can have. */
-static bool sc_consistent(const struct bj_scalar *s)
+static bool consistent(const struct bj_scalar *s)
 {
 	if (s->umin > s->umax || s->smin > s->smax || s->u32_min > s->u32_max || s->s32_min > s->s32_max)
 		return false;
@@ -1273,7 +1273,7 @@ static bool sc_consistent(const struct bj_scalar *s)
  */
 static void unbound_if_inconsistent(struct bj_scalar *s)
 {
-	if (sc_consistent(s))
+	if (consistent(s))
 		return;
 	mark64_unbounded(s);
 	mark32_unbounded(s);
