@@ -10,9 +10,6 @@
 #include <linux/bpf.h>
 #include <stdio.h>
 
-#define U32_MAXV UINT32_MAX
-#define U64_MAXV UINT64_MAX
-
 /* Internal opcode for "a & b == 0", the false side of BPF_JSET (as Linux's BPF_JSET | BPF_X). */
 #define JSET_NOT (BPF_JSET | BPF_X)
 
@@ -63,7 +60,7 @@ static void mark64_unbounded(struct bj_scalar *s)
 	s->smin = INT64_MIN;
 	s->smax = INT64_MAX;
 	s->umin = 0;
-	s->umax = U64_MAXV;
+	s->umax = UINT64_MAX;
 }
 
 static void mark32_unbounded(struct bj_scalar *s)
@@ -71,7 +68,7 @@ static void mark32_unbounded(struct bj_scalar *s)
 	s->s32_min = INT32_MIN;
 	s->s32_max = INT32_MAX;
 	s->u32_min = 0;
-	s->u32_max = U32_MAXV;
+	s->u32_max = UINT32_MAX;
 }
 
 static void mark32_known(struct bj_scalar *s, uint32_t v)
@@ -275,7 +272,7 @@ static void zext32(struct bj_scalar *s)
 		s->smax = s->s32_max;
 	} else {
 		s->smin = 0;
-		s->smax = U32_MAXV;
+		s->smax = UINT32_MAX;
 	}
 }
 
@@ -336,9 +333,9 @@ static void set_sext64_default(struct bj_scalar *s, uint8_t size)
 	s->s32_min = (int32_t)-lim;
 	s->s32_max = (int32_t)(lim - 1);
 	s->umin = 0;
-	s->umax = U64_MAXV;
+	s->umax = UINT64_MAX;
 	s->u32_min = 0;
-	s->u32_max = U32_MAXV;
+	s->u32_max = UINT32_MAX;
 	s->var_off = tnum_unknown();
 }
 
@@ -362,9 +359,9 @@ static void set_signed_range(struct bj_scalar *s, int64_t lo, int64_t hi)
 		s->u32_max = (uint32_t)hi;
 	} else {
 		s->umin = 0;
-		s->umax = U64_MAXV;
+		s->umax = UINT64_MAX;
 		s->u32_min = 0;
-		s->u32_max = U32_MAXV;
+		s->u32_max = UINT32_MAX;
 	}
 	s->var_off = tnum_range((uint64_t)lo, (uint64_t)hi);
 }
@@ -398,7 +395,7 @@ static void coerce_size_sx(struct bj_scalar *s, uint8_t size)
 		s->smax = s->s32_max;
 		s->umin = (uint64_t)(int64_t)(int32_t)s->u32_min;
 		s->umax = (uint64_t)(int64_t)(int32_t)s->u32_max;
-		s->var_off = tnum_unknown();
+		s->var_off = tnum_range((uint64_t)s->smin, (uint64_t)s->smax);
 		return;
 	}
 	set_sext64_default(s, size);
@@ -434,7 +431,7 @@ static void coerce_subreg_size_sx(struct bj_scalar *s, uint8_t size)
 	s->s32_min = -lim;
 	s->s32_max = lim - 1;
 	s->u32_min = 0;
-	s->u32_max = U32_MAXV;
+	s->u32_max = UINT32_MAX;
 	s->var_off = tnum_subreg(tnum_unknown());
 }
 
@@ -463,7 +460,7 @@ static void add32(struct bj_scalar *d, const struct bj_scalar *src)
 	/* All sums wrapping, or none, keeps the order; only a mix spans the whole range. */
 	if (!min_ovf && max_ovf) {
 		umin = 0;
-		umax = U32_MAXV;
+		umax = UINT32_MAX;
 	}
 	d->s32_min = smin;
 	d->s32_max = smax;
@@ -484,7 +481,7 @@ static void add64(struct bj_scalar *d, const struct bj_scalar *src)
 	bool max_ovf = __builtin_add_overflow(d->umax, src->umax, &umax);
 	if (!min_ovf && max_ovf) {
 		umin = 0;
-		umax = U64_MAXV;
+		umax = UINT64_MAX;
 	}
 	d->smin = smin;
 	d->smax = smax;
@@ -506,7 +503,7 @@ static void sub32(struct bj_scalar *d, const struct bj_scalar *src)
 	bool max_ovf = __builtin_sub_overflow(d->u32_max, src->u32_min, &umax);
 	if (min_ovf && !max_ovf) {
 		umin = 0;
-		umax = U32_MAXV;
+		umax = UINT32_MAX;
 	}
 	d->s32_min = smin;
 	d->s32_max = smax;
@@ -527,7 +524,7 @@ static void sub64(struct bj_scalar *d, const struct bj_scalar *src)
 	bool max_ovf = __builtin_sub_overflow(d->umax, src->umin, &umax);
 	if (min_ovf && !max_ovf) {
 		umin = 0;
-		umax = U64_MAXV;
+		umax = UINT64_MAX;
 	}
 	d->smin = smin;
 	d->smax = smax;
@@ -543,7 +540,7 @@ static void mul32(struct bj_scalar *d, const struct bj_scalar *src)
 	if (__builtin_mul_overflow(d->u32_max, src->u32_max, &umax) ||
 	    __builtin_mul_overflow(d->u32_min, src->u32_min, &umin)) {
 		umin = 0;
-		umax = U32_MAXV;
+		umax = UINT32_MAX;
 	}
 	d->u32_min = umin;
 	d->u32_max = umax;
@@ -567,7 +564,7 @@ static void mul64(struct bj_scalar *d, const struct bj_scalar *src)
 
 	if (__builtin_mul_overflow(d->umax, src->umax, &umax) || __builtin_mul_overflow(d->umin, src->umin, &umin)) {
 		umin = 0;
-		umax = U64_MAXV;
+		umax = UINT64_MAX;
 	}
 	d->umin = umin;
 	d->umax = umax;
@@ -692,7 +689,7 @@ static void lsh32_bounds(struct bj_scalar *d, uint64_t umin_val, uint64_t umax_v
 	/* If the top bit might be shifted out, nothing is known. */
 	if (umax_val > 31 || d->u32_max > (1ULL << (31 - umax_val))) {
 		d->u32_min = 0;
-		d->u32_max = U32_MAXV;
+		d->u32_max = UINT32_MAX;
 	} else {
 		d->u32_min <<= umin_val;
 		d->u32_max <<= umax_val;
@@ -726,7 +723,7 @@ static void lsh64(struct bj_scalar *d, const struct bj_scalar *src)
 	}
 	if (d->umax > (1ULL << (63 - umax_val))) {
 		d->umin = 0;
-		d->umax = U64_MAXV;
+		d->umax = UINT64_MAX;
 	} else {
 		d->umin <<= umin_val;
 		d->umax <<= umax_val;
@@ -782,7 +779,7 @@ static void arsh32(struct bj_scalar *d, const struct bj_scalar *src)
 	d->s32_max = sar32(d->s32_max, k);
 	d->var_off = tnum_arshift(tnum_subreg(d->var_off), (uint8_t)k, 32);
 	d->u32_min = 0;
-	d->u32_max = U32_MAXV;
+	d->u32_max = UINT32_MAX;
 	mark64_unbounded(d);
 	update32_bounds(d);
 }
@@ -795,7 +792,7 @@ static void arsh64(struct bj_scalar *d, const struct bj_scalar *src)
 	d->smax = sar64s(d->smax, k);
 	d->var_off = tnum_arshift(d->var_off, (uint8_t)k, 64);
 	d->umin = 0;
-	d->umax = U64_MAXV;
+	d->umax = UINT64_MAX;
 	mark32_unbounded(d);
 	update_bounds(d);
 }
@@ -936,6 +933,11 @@ void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src_in, uint8_t op, b
 	/* A copy, so that `r1 += r1` reads the operand as it was before dst changes. */
 	const struct bj_scalar src = *src_in;
 
+	if (op == BPF_MOV && !alu32) {
+		/* Linux copies (and sign-extends) without a sync; so does this, for the same states. */
+		mov(dst, &src, alu32, off);
+		return;
+	}
 	if (op == BPF_MOV) {
 		mov(dst, &src, alu32, off);
 	} else if (op == BPF_END) {
@@ -1151,19 +1153,20 @@ static void refine_ne(struct bj_scalar *a, struct bj_scalar *b, bool jmp32)
 			a->u32_min++;
 		if (a->u32_max == (uint32_t)c)
 			a->u32_max--;
+		/* Wrapping steps: an unsynced caller's state must not reach signed overflow. */
 		if (a->s32_min == (int32_t)(uint32_t)c)
-			a->s32_min++;
+			a->s32_min = (int32_t)((uint32_t)a->s32_min + 1);
 		if (a->s32_max == (int32_t)(uint32_t)c)
-			a->s32_max--;
+			a->s32_max = (int32_t)((uint32_t)a->s32_max - 1);
 	} else {
 		if (a->umin == c)
 			a->umin++;
 		if (a->umax == c)
 			a->umax--;
 		if (a->smin == (int64_t)c)
-			a->smin++;
+			a->smin = (int64_t)((uint64_t)a->smin + 1);
 		if (a->smax == (int64_t)c)
-			a->smax--;
+			a->smax = (int64_t)((uint64_t)a->smax - 1);
 	}
 }
 
@@ -1243,7 +1246,7 @@ static void refine_cond(struct bj_scalar *a, struct bj_scalar *b, uint8_t op, bo
 }
 
 /* Linux's reg_bounds_sanity_check: a state no value can have. */
-static bool sc_consistent(const struct bj_scalar *s)
+static bool consistent(const struct bj_scalar *s)
 {
 	if (s->umin > s->umax || s->smin > s->smax || s->u32_min > s->u32_max || s->s32_min > s->s32_max)
 		return false;
@@ -1267,7 +1270,7 @@ static bool sc_consistent(const struct bj_scalar *s)
  */
 static void unbound_if_inconsistent(struct bj_scalar *s)
 {
-	if (sc_consistent(s))
+	if (consistent(s))
 		return;
 	mark64_unbounded(s);
 	mark32_unbounded(s);
@@ -1371,11 +1374,11 @@ static void format_ranges(struct out *o, const struct bj_scalar *s, const char *
 		{ "smin", (uint64_t)s->smin, s->smin == INT64_MIN },
 		{ "smax", (uint64_t)s->smax, s->smax == INT64_MAX },
 		{ "umin", s->umin, s->umin == 0 },
-		{ "umax", s->umax, s->umax == U64_MAXV },
+		{ "umax", s->umax, s->umax == UINT64_MAX },
 		{ "smin32", s32_shown(s->s32_min), s->s32_min == INT32_MIN },
 		{ "smax32", s32_shown(s->s32_max), s->s32_max == INT32_MAX },
 		{ "umin32", s->u32_min, s->u32_min == 0 },
-		{ "umax32", s->u32_max, s->u32_max == U32_MAXV },
+		{ "umax32", s->u32_max, s->u32_max == UINT32_MAX },
 	};
 	size_t n = sizeof(bs) / sizeof(bs[0]);
 

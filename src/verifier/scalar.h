@@ -89,7 +89,8 @@ void sc_zext32(struct bj_scalar *s);
  * movsx). For BPF_END and BPF_NEG src is unused; `imm` is the byte-swap width for BPF_END and `to_be`
  * whether it converts to big endian (BPF_TO_BE or the ALU64 bswap). Shifts by amounts that may be out of
  * range make dst unknown (Linux does the same), as do divisions and modulo whose result it cannot bound.
- * Always leaves dst consistent (sc_sync).
+ * Leaves dst consistent (sc_sync), except that a 64-bit mov or movsx gives what Linux's gives, unsynced.
+ * For the K forms, src is the constant sign-extended imm (sc_set_const((uint64_t)(int64_t)imm)).
  */
 void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src, uint8_t op, bool alu32, int16_t off, int32_t imm,
 	    bool to_be);
@@ -109,9 +110,10 @@ bool sc_alu_split(struct bj_scalar *dst, struct bj_scalar *zero, const struct bj
 int sc_branch_taken(const struct bj_scalar *a, const struct bj_scalar *b, uint8_t op, bool jmp32);
 /*
  * Narrows a and b to the values for which `a OP b` is `taken` (Linux's reg_set_min_max): the caller
- * passes copies for each side of the branch. Returns false when no value satisfies it (the branch is dead).
- * Bounds that the refinement leaves contradicting each other (Linux's "REG INVARIANTS VIOLATION", on a
- * side no value reaches) are reset to unbounded with the tnum kept, as Linux does, and true is returned.
+ * passes copies for each side of the branch. Returns false when no value satisfies it (the branch is dead);
+ * a side sc_branch_taken already decides is left as it is, as Linux follows it unrefined. Bounds that the
+ * refinement leaves contradicting each other (Linux's "REG INVARIANTS VIOLATION", on a side no value
+ * reaches) are reset to unbounded with the tnum kept, as Linux does, and true is returned.
  */
 bool sc_refine(struct bj_scalar *a, struct bj_scalar *b, uint8_t op, bool jmp32, bool taken);
 
@@ -121,7 +123,8 @@ bool sc_equal(const struct bj_scalar *a, const struct bj_scalar *b);
 
 /*
  * Linux's notation inside "scalar(...)": "smin=...,smax=...,umax=...,var_off=(0x0; 0xff)" listing only the
- * bounds that say more than the others, or the decimal value of a constant. Returns the length as snprintf.
+ * bounds that say more than the others, or the value of a constant. As Linux, numbers within [-32768,
+ * 32767] (65535 unsigned) are decimal, others hex. Returns the length as snprintf.
  */
 int sc_format(char *buf, size_t size, const struct bj_scalar *s);
 
