@@ -671,6 +671,20 @@ static void test_log_truncated(void **state)
 	assert_memory_equal(small, big, 127);
 }
 
+static void test_log_malformed(void **state)
+{
+	char log[256];
+	const struct bj_insn insns[] = { { .code = 0xb7, .dst = 0, .imm = 1 } };
+	struct bj_error err = { 0 };
+
+	(void)state;
+	memset(log, 'X', sizeof(log));
+	BJ_OPTS(bj_verifier_opts, opts, .type = XDP, .log_level = 1, .log_buf = log, .log_size = sizeof(log));
+	assert_int_equal(bj_verify(insns, 1, &opts, NULL, &err), -EINVAL);
+	assert_non_null(memchr(log, '\0', sizeof(log)));
+	assert_non_null(strstr(log, err.msg));
+}
+
 static void test_log_line_info(void **state)
 {
 	static char log[1 << 14];
@@ -992,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_log_level0_still_names_the_error),
 		cmocka_unit_test(test_log_truncated),
 		cmocka_unit_test(test_log_line_info),
+		cmocka_unit_test(test_log_malformed),
 		cmocka_unit_test(test_complexity_limit),
 		cmocka_unit_test(test_pruning),
 		cmocka_unit_test(test_pruning_imprecise),
