@@ -300,6 +300,13 @@ static const struct vcase map_cases[] = {
 	{ "call under spin lock", XDP, 0,
 	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\ncall 7\nmov %r1, %r6\ncall 94\nout:\n"
 	  "mov %r0, 2\nexit", -EINVAL, 10, "function calls are not allowed while holding a lock" },
+	{ "subprogram called under spin lock", XDP, 0,
+	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\nmov %r1, %r6\ncall local bump\nmov %r1, %r6\n"
+	  "call 94\nout:\nmov %r0, 2\nexit\nbump:\nldxdw %r2, [%r1+8]\nadd %r2, 1\nstxdw [%r1+8], %r2\nmov %r0, 0\nexit",
+	  0, 0, NULL },
+	{ "helper called from a subprogram under spin lock", XDP, 0,
+	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\ncall local f\nmov %r1, %r6\ncall 94\nout:\n"
+	  "mov %r0, 2\nexit\nf:\ncall 7\nexit", -EINVAL, 15, "function calls are not allowed while holding a lock" },
 	{ "spin lock at the wrong offset", XDP, 0,
 	  LOOKUP(6) "jeq %r0, 0, out\nadd %r0, 4\nmov %r1, %r0\ncall 93\nout:\nmov %r0, 2\nexit", -EINVAL, 9,
 	  "off 4 doesn't point to 'struct bpf_spin_lock' that is at 0" },
