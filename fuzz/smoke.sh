@@ -11,7 +11,7 @@ for f in "$build"/fuzz/fuzz_*; do
   corpus=$(mktemp -d)
   seeds=fuzz/corpus/$target
   [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/
-  [ -x "fuzz/seed_$target.sh" ] && bash "fuzz/seed_$target.sh" "$corpus"
+  [ -x "fuzz/seed_$target.sh" ] && BJ_BPFJET="$build/bpfjet" bash "fuzz/seed_$target.sh" "$corpus"
   echo "fuzz: $name for ${seconds}s"
   if ! "$f" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 "$corpus" >"$build/$name.log" 2>&1; then
     echo "fuzz: $name FAILED"; tail -40 "$build/$name.log"; status=1

@@ -28,6 +28,7 @@ struct bj_verifier_map {
 	bool frozen;            /* a frozen read-only map: its contents are known constants (.rodata) */
 	const void *frozen_value; /* frozen ARRAY with one entry: the value's bytes, for constant loads */
 	const struct bj_verifier_map *inner; /* ARRAY_OF_MAPS / HASH_OF_MAPS: the inner map's template */
+	const char *name;       /* for the log (map=name), may be NULL */
 };
 
 /* Argument and return kinds of an embedder's helper (a subset of the kernel's bpf_arg_type). */

@@ -44,6 +44,8 @@ struct tnum tnum_const_subreg(struct tnum a, uint32_t v);
 bool tnum_is_const(struct tnum a);
 bool tnum_is_unknown(struct tnum a);
 bool tnum_equals_const(struct tnum a, uint64_t b);
+/* The smallest value of a greater than z, or a's largest value if none is (Linux's tnum_step). */
+uint64_t tnum_step(struct tnum a, uint64_t z);
 /* Every value of b is a value of a. */
 bool tnum_in(struct tnum a, struct tnum b);
 /* `size` is a power of two and every value of a is a multiple of it. */
@@ -65,6 +67,13 @@ void sc_set_unknown(struct bj_scalar *s);
 void sc_set_unknown_size(struct bj_scalar *s, uint8_t size);
 /* The value of a sign-extending load (ldsx) or movsx of `size` bytes (1, 2, 4). */
 void sc_set_unknown_sext(struct bj_scalar *s, uint8_t size);
+/*
+ * A load of `size` bytes (1, 2, 4; 8 leaves s as it is) whose source value s is tracked, e.g. a narrower
+ * fill of a spilled scalar: zero-extending (Linux's coerce_reg_to_size) or sign-extending
+ * (coerce_reg_to_size_sx).
+ */
+void sc_coerce_size(struct bj_scalar *s, uint8_t size);
+void sc_coerce_size_sext(struct bj_scalar *s, uint8_t size);
 bool sc_is_const(const struct bj_scalar *s);
 bool sc_is_const32(const struct bj_scalar *s); /* the low 32 bits are known */
 uint64_t sc_const_value(const struct bj_scalar *s);
@@ -80,10 +89,19 @@ void sc_zext32(struct bj_scalar *s);
  * movsx). For BPF_END and BPF_NEG src is unused; `imm` is the byte-swap width for BPF_END and `to_be`
  * whether it converts to big endian (BPF_TO_BE or the ALU64 bswap). Shifts by amounts that may be out of
  * range make dst unknown (Linux does the same), as do divisions and modulo whose result it cannot bound.
- * Always leaves dst consistent (sc_sync).
+ * Leaves dst consistent (sc_sync), except that a 64-bit mov or movsx gives what Linux's gives, unsynced.
+ * For the K forms, src is the constant sign-extended imm (sc_set_const((uint64_t)(int64_t)imm)).
  */
 void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src, uint8_t op, bool alu32, int16_t off, int32_t imm,
 	    bool to_be);
+
+/*
+ * Linux splits the path at `dst &= K` and `dst |= K` (src's tnum a constant) when dst is -1 or 0: its
+ * 64-bit signed range is [-1, 0], or else its 32-bit one (the low half then). Returns whether it does; if
+ * so, dst becomes the -1 case, for this path to go on with sc_alu, and *zero the 0 case, for a path the
+ * caller pushes to run the same instruction again.
+ */
+bool sc_alu_split(struct bj_scalar *dst, struct bj_scalar *zero, const struct bj_scalar *src, uint8_t op);
 
 /*
  * Whether `a OP b` holds for a conditional jump opcode (BPF_JEQ ... BPF_JSLE, the BPF_OP bits) compared in
@@ -92,7 +110,10 @@ void sc_alu(struct bj_scalar *dst, const struct bj_scalar *src, uint8_t op, bool
 int sc_branch_taken(const struct bj_scalar *a, const struct bj_scalar *b, uint8_t op, bool jmp32);
 /*
  * Narrows a and b to the values for which `a OP b` is `taken` (Linux's reg_set_min_max): the caller
- * passes copies for each side of the branch. Returns false when no value satisfies it (the branch is dead).
+ * passes copies for each side of the branch. Returns false when no value satisfies it (the branch is dead);
+ * a side sc_branch_taken already decides is left as it is, as Linux follows it unrefined. Bounds that the
+ * refinement leaves contradicting each other (Linux's "REG INVARIANTS VIOLATION", on a side no value
+ * reaches) are reset to unbounded with the tnum kept, as Linux does, and true is returned.
  */
 bool sc_refine(struct bj_scalar *a, struct bj_scalar *b, uint8_t op, bool jmp32, bool taken);
 
@@ -102,7 +123,8 @@ bool sc_equal(const struct bj_scalar *a, const struct bj_scalar *b);
 
 /*
  * Linux's notation inside "scalar(...)": "smin=...,smax=...,umax=...,var_off=(0x0; 0xff)" listing only the
- * bounds that say more than the others, or the decimal value of a constant. Returns the length as snprintf.
+ * bounds that say more than the others, or the value of a constant. As Linux, numbers within [-32768,
+ * 32767] (65535 unsigned) are decimal, others hex. Returns the length as snprintf.
  */
 int sc_format(char *buf, size_t size, const struct bj_scalar *s);
 

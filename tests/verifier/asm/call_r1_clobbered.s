@@ -1,0 +1,10 @@
+# After a local call r1-r5 are no longer readable.
+# type: socket
+# expect: reject R1 !read_ok
+    mov %r1, 1
+    call local f
+    mov %r0, %r1
+    exit
+f:
+    mov %r0, 0
+    exit

@@ -1,0 +1,6 @@
+# Modulo by the constant 0.
+# type: socket
+# expect: reject div by zero
+    mov %r0, 1
+    mod32 %r0, 0
+    exit

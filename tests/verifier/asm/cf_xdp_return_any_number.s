@@ -1,0 +1,5 @@
+# XDP programs may return any number.
+# type: xdp
+# expect: accept
+    mov %r0, 1234
+    exit

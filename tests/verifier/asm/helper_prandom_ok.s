@@ -1,0 +1,5 @@
+# A helper with no arguments.
+# type: socket
+# expect: accept
+    call 7
+    exit

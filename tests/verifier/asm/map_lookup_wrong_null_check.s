@@ -1,0 +1,14 @@
+# Comparing with 1 is not a NULL check.
+# type: xdp
+# map: hash key=4 value=8 entries=16
+# expect: reject map_value_or_null
+    stw [%r10-4], 0
+    mov %r2, %r10
+    add %r2, -4
+    lddw %r1, map_idx(0)
+    call 1
+    jeq %r0, 1, out
+    ldxdw %r1, [%r0+0]
+out:
+    mov %r0, 2
+    exit

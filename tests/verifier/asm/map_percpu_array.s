@@ -1,0 +1,14 @@
+# A per-CPU array lookup.
+# type: xdp
+# map: percpu_array key=4 value=8 entries=4
+# expect: accept
+    stw [%r10-4], 0
+    mov %r2, %r10
+    add %r2, -4
+    lddw %r1, map_idx(0)
+    call 1
+    jeq %r0, 0, out
+    ldxdw %r1, [%r0+0]
+out:
+    mov %r0, 2
+    exit

@@ -1,0 +1,14 @@
+# The last byte of the value.
+# type: xdp
+# map: hash key=4 value=8 entries=16
+# expect: accept
+    stw [%r10-4], 0
+    mov %r2, %r10
+    add %r2, -4
+    lddw %r1, map_idx(0)
+    call 1
+    jeq %r0, 0, out
+    stb [%r0+7], 1
+out:
+    mov %r0, 2
+    exit

@@ -1,0 +1,14 @@
+# Packet check `if data_end <= data + 14 goto drop`, then reads byte 13, inside the proven range.
+# type: xdp
+# expect: accept
+    ldxw %r2, [%r1+0]
+    ldxw %r3, [%r1+4]
+    mov %r4, %r2
+    add %r4, 14
+    jle %r3, %r4, drop
+    ldxb %r0, [%r2+13]
+    mov %r0, 2
+    exit
+drop:
+    mov %r0, 1
+    exit

@@ -1,0 +1,12 @@
+# Checks data+14 but reads through data+20.
+# type: xdp
+# expect: reject invalid access to packet
+    ldxw %r2, [%r1+0]
+    ldxw %r3, [%r1+4]
+    mov %r4, %r2
+    add %r4, 14
+    jgt %r4, %r3, drop
+    ldxb %r0, [%r2+20]
+    mov %r0, 2
+drop:
+    exit

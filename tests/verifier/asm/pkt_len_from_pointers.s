@@ -1,0 +1,12 @@
+# data_end - data is a number.
+# type: xdp
+# expect: accept
+    ldxw %r2, [%r1+0]
+    ldxw %r3, [%r1+4]
+    sub %r3, %r2
+    mov %r0, 2
+    jgt %r3, 1500, big
+    exit
+big:
+    mov %r0, 1
+    exit

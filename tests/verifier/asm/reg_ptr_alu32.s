@@ -1,0 +1,7 @@
+# 32-bit arithmetic on a pointer.
+# type: socket
+# expect: reject 32-bit pointer arithmetic prohibited
+    mov %r2, %r10
+    add32 %r2, -8
+    mov %r0, 0
+    exit
