@@ -34,22 +34,24 @@ static bool sub_overflows(int64_t a, int64_t b, int64_t *res)
 static int sane_offset(struct venv *env, const struct vreg *r, const struct vreg *ptr)
 {
 	char tb[32];
-	const char *t = vreg_type_str(ptr, tb, sizeof(tb));
 
 	if (r->type == VT_SCALAR && sc_is_const(&r->s)) {
 		int64_t v = (int64_t)sc_const_value(&r->s);
 
 		if (v >= V_MAX_VAR_OFF || v <= -V_MAX_VAR_OFF)
-			return verr(env, EACCES, "math between %s pointer and %" PRId64 " is not allowed", t, v);
+			return verr(env, EACCES, "math between %s pointer and %" PRId64 " is not allowed",
+				    vreg_type_str(ptr, tb, sizeof(tb)), v);
 		return 0;
 	}
 	if (r->off >= V_MAX_VAR_OFF || r->off <= -V_MAX_VAR_OFF)
-		return verr(env, EACCES, "%s pointer offset %d is not allowed", t, r->off);
+		return verr(env, EACCES, "%s pointer offset %d is not allowed", vreg_type_str(ptr, tb, sizeof(tb)),
+			    r->off);
 	if (r->s.smin == INT64_MIN)
 		return verr(env, EACCES, "math between %s pointer and register with unbounded min value is not allowed",
-			    t);
+			    vreg_type_str(ptr, tb, sizeof(tb)));
 	if (r->s.smin <= -V_MAX_VAR_OFF || r->s.smin >= V_MAX_VAR_OFF)
-		return verr(env, EACCES, "value %" PRId64 " makes %s pointer be out of bounds", r->s.smin, t);
+		return verr(env, EACCES, "value %" PRId64 " makes %s pointer be out of bounds", r->s.smin,
+			    vreg_type_str(ptr, tb, sizeof(tb)));
 	return 0;
 }
 

@@ -702,14 +702,12 @@ int v_check_helper_call(struct venv *env, const struct bj_insn *in, uint32_t idx
 	return 0;
 }
 
+/* As Linux, subprograms may be called with a lock held (their helper calls are refused then). */
 int v_check_local_call(struct venv *env, uint32_t idx, uint32_t target)
 {
-	struct vstate *st = env->cur;
 	struct vframe *caller = vcur_frame(env), *f;
 	int err;
 
-	if (st->lock_held)
-		return verr(env, EINVAL, "function calls are not allowed while holding a lock");
 	if ((err = new_frame(env, idx, env->insn_subprog[target], &f)))
 		return err;
 	for (uint32_t r = BPF_REG_1; r <= BPF_REG_5; r++)
@@ -766,7 +764,7 @@ int v_check_exit(struct venv *env)
 		return err;
 	if (st->lock_held && st->curframe == 0)
 		return verr(env, EINVAL, "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region");
-	if (st->lock_held)
+	if (st->lock_held && callee->callback)
 		return verr(env, EINVAL, "bpf_spin_unlock is missing");
 	if (st->curframe == 0) {
 		if ((err = check_return_code(env)))

@@ -1064,6 +1064,8 @@ static int setup_env(struct venv *env, const struct bj_insn *insns, size_t n, co
 			return verr(env, EINVAL, "map %zu: bpf_spin_lock at %d outside its %u-byte value", i,
 				    m->spin_lock_off, m->value_size);
 	}
+	if (!insns || !n || n > BJ_MAX_INSNS)
+		return 0; /* bj_insns_validate says what is wrong */
 	env->iflags = calloc(n + 1, 1);
 	env->explored = calloc(n, sizeof(*env->explored));
 	env->n_explored = calloc(n, sizeof(*env->n_explored));
@@ -1083,9 +1085,13 @@ int bj_verify(const struct bj_insn *insns, size_t n, const struct bj_verifier_op
 		*stats = (struct bj_verifier_stats){ 0 };
 	if (!BJ_OPTS_VALID(opts, struct bj_verifier_opts))
 		return bj_fail(err, EINVAL, -1, -1, "bj_verifier_opts: unknown non-zero fields");
-	if ((ret = bj_insns_validate(insns, n, err)))
-		return ret;
 	ret = setup_env(&env, insns, n, opts);
+	if (!ret && (ret = bj_insns_validate(insns, n, err))) {
+		/* Malformed: the log says why too, and is a string as promised. */
+		vlog_printf(&env, "%s\n", err ? err->msg : "malformed program");
+		free_env(&env);
+		return ret;
+	}
 	if (!ret)
 		ret = find_subprogs(&env);
 	if (!ret)

@@ -300,6 +300,13 @@ static const struct vcase map_cases[] = {
 	{ "call under spin lock", XDP, 0,
 	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\ncall 7\nmov %r1, %r6\ncall 94\nout:\n"
 	  "mov %r0, 2\nexit", -EINVAL, 10, "function calls are not allowed while holding a lock" },
+	{ "subprogram called under spin lock", XDP, 0,
+	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\nmov %r1, %r6\ncall local bump\nmov %r1, %r6\n"
+	  "call 94\nout:\nmov %r0, 2\nexit\nbump:\nldxdw %r2, [%r1+8]\nadd %r2, 1\nstxdw [%r1+8], %r2\nmov %r0, 0\nexit",
+	  0, 0, NULL },
+	{ "helper called from a subprogram under spin lock", XDP, 0,
+	  LOOKUP(6) "jeq %r0, 0, out\nmov %r6, %r0\nmov %r1, %r6\ncall 93\ncall local f\nmov %r1, %r6\ncall 94\nout:\n"
+	  "mov %r0, 2\nexit\nf:\ncall 7\nexit", -EINVAL, 15, "function calls are not allowed while holding a lock" },
 	{ "spin lock at the wrong offset", XDP, 0,
 	  LOOKUP(6) "jeq %r0, 0, out\nadd %r0, 4\nmov %r1, %r0\ncall 93\nout:\nmov %r0, 2\nexit", -EINVAL, 9,
 	  "off 4 doesn't point to 'struct bpf_spin_lock' that is at 0" },
@@ -671,6 +678,20 @@ static void test_log_truncated(void **state)
 	assert_memory_equal(small, big, 127);
 }
 
+static void test_log_malformed(void **state)
+{
+	char log[256];
+	const struct bj_insn insns[] = { { .code = 0xb7, .dst = 0, .imm = 1 } };
+	struct bj_error err = { 0 };
+
+	(void)state;
+	memset(log, 'X', sizeof(log));
+	BJ_OPTS(bj_verifier_opts, opts, .type = XDP, .log_level = 1, .log_buf = log, .log_size = sizeof(log));
+	assert_int_equal(bj_verify(insns, 1, &opts, NULL, &err), -EINVAL);
+	assert_non_null(memchr(log, '\0', sizeof(log)));
+	assert_non_null(strstr(log, err.msg));
+}
+
 static void test_log_line_info(void **state)
 {
 	static char log[1 << 14];
@@ -992,6 +1013,7 @@ int main(void)
 		cmocka_unit_test(test_log_level0_still_names_the_error),
 		cmocka_unit_test(test_log_truncated),
 		cmocka_unit_test(test_log_line_info),
+		cmocka_unit_test(test_log_malformed),
 		cmocka_unit_test(test_complexity_limit),
 		cmocka_unit_test(test_pruning),
 		cmocka_unit_test(test_pruning_imprecise),

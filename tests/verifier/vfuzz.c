@@ -384,7 +384,7 @@ static void mutate_one(uint64_t *s, struct vprog *p)
 
 	switch (rnd(s, 7)) {
 	case 0: in->off = (int16_t)(in->off + (int)rnd(s, 17) - 8); break;
-	case 1: in->imm = chance(s, 50) ? edge_imm(s) : in->imm + (int)rnd(s, 3) - 1; break;
+	case 1: in->imm = chance(s, 50) ? edge_imm(s) : (int32_t)((uint32_t)in->imm + rnd(s, 3) - 1u); break;
 	case 2:
 		if (BJ_CLASS(in->code) == BPF_JMP || BJ_CLASS(in->code) == BPF_JMP32) {
 			if (in->code != (BPF_JMP | BPF_CALL) && in->code != (BPF_JMP | BPF_EXIT) && BJ_OP(in->code) != BPF_JA)
