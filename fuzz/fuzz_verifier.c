@@ -81,8 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if ((uint8_t)log[log_size] != LOG_CANARY)
 		abort(); /* wrote past the log buffer */
-	/* -EINVAL (malformed program) leaves the log untouched for now: tests/verifier/KNOWN_BUGS.md. */
-	if (ret != -EINVAL && log_size && opts.log_level >= 1 && opts.log_level <= 2 && !memchr(log, '\0', log_size))
+	if (log_size && opts.log_level >= 1 && opts.log_level <= 2 && !memchr(log, '\0', log_size))
 		abort(); /* an unterminated log */
 	free(log);
 	free(insns);

@@ -4,12 +4,14 @@
  * unsafe code (buffer and stack accesses at random offsets, bounds checks, spills, loops, helper calls),
  * mutations of corpus programs, and the differential tester's generator of valid programs (tests/diff).
  * Every program is verified; every accepted BJ_PROG_TYPE_MEM program runs in the checked interpreter on
- * random inputs, every accepted XDP program through the XDP runner in checked mode on random packets, with
- * fresh maps as the verifier was told of them. An out-of-bounds access, a runaway loop, or a result that depends on uninitialised
- * registers (or, under the strict policy, uninitialised stack) in an accepted program is a verifier bug.
+ * random inputs, every accepted XDP program through the XDP runner in checked mode on random packets,
+ * with the maps the verifier was told of (reset between runs). An out-of-bounds access, a runaway loop,
+ * or a result that depends on uninitialised registers (or, under the strict policy, uninitialised stack)
+ * in an accepted program is a verifier bug.
  *
- * Uninitialised reads are found by running each program behind a prologue that fills r0, r3-r9 and the
- * 512-byte frame with a pattern, twice with different patterns: the results must not differ.
+ * Uninitialised reads are found by running each program behind a prologue that fills the registers it
+ * does not receive (r0, r3-r9, and r2 for XDP) and the 512-byte frame with patterns a helper hands out,
+ * on the same input with different patterns: the results must not differ.
  */
 #ifndef BJ_VFUZZ_H
 #define BJ_VFUZZ_H
