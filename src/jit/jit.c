@@ -5,6 +5,7 @@
  */
 #include "jit/jit.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,33 @@ static int setup_scratch(struct jit_scratch *s, size_t n)
 	return s->addrs && s->is_entry && s->is_target && s->func ? 0 : -ENOMEM;
 }
 
+/* BMI2 (shlx/shrx/sarx): CPUID leaf 7, EBX bit 8. */
+static bool cpu_has_bmi2(void)
+{
+	unsigned a, b, c, d;
+
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 8));
+}
+
+/*
+ * Which BPF registers the program names, so that the main prologue saves and clears only those; a call
+ * makes them all live (helpers read r1..r5, subprograms run with the caller's registers).
+ */
+static void scan_usage(struct jit_ctx *c)
+{
+	bool calls = false;
+
+	c->used_regs = 1; /* r0: exit returns it */
+	for (size_t i = 0; i < c->n; i++) {
+		const struct bj_insn *in = &c->insns[i];
+		c->used_regs |= (uint16_t)(1u << in->dst | 1u << in->src);
+		calls |= in->code == (BPF_JMP | BPF_CALL) || in->code == BJ_CALLX;
+	}
+	if (calls)
+		c->used_regs = (1u << BJ_NREGS) - 1;
+	c->needs_run = calls || c->checked;
+}
+
 static bool has_subprogs(const bool *is_entry, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -251,6 +279,8 @@ int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const hel
 	c.addrs = s.addrs;
 	c.is_entry = s.is_entry;
 	c.is_target = s.is_target;
+	c.bmi2 = !(opts && opts->baseline_isa) && cpu_has_bmi2();
+	scan_usage(&c);
 	c.stack_size = BJ_STACK_SIZE * (has_subprogs(s.is_entry, n) ? BJ_MAX_CALL_DEPTH : 1);
 	c.reserve = JIT_MAX_PROLOGUE_BYTES + n * JIT_MAX_INSN_BYTES + JIT_MAX_TAIL_BYTES;
 	if (c.blind && getrandom(&c.blind_key, sizeof(c.blind_key), 0) != sizeof(c.blind_key)) {

@@ -195,6 +195,36 @@ void emit_imul_ri(struct jit_ctx *c, bool w, int dst, int src, int32_t imm)
 	}
 }
 
+/*
+ * shlx/shrx/sarx dst, src, count (BMI2, VEX.LZ.0F38 F7 /r, prefix 66/F2/F3 by `ext` 4/5/7): any count
+ * register, flags untouched. The 32-bit form zero-extends like every 32-bit op.
+ */
+void emit_shiftx(struct jit_ctx *c, int ext, bool w, int dst, int src, int count)
+{
+	uint8_t pp = ext == 4 ? 1 : ext == 5 ? 3 : 2;
+
+	emit1(c, 0xc4);
+	emit1(c, (uint8_t)((dst & 8 ? 0 : 0x80) | 0x40 | (src & 8 ? 0 : 0x20) | 0x02));
+	emit1(c, (uint8_t)((w ? 0x80 : 0) | ((~count & 15) << 3) | pp));
+	emit1(c, 0xf7);
+	emit_modrm(c, 3, dst, src);
+}
+
+/* lea dst, [base + index + disp]: SIB with scale 1; rbp/r13 as base always carry a displacement. */
+void emit_lea_index(struct jit_ctx *c, int dst, int base, int index, int32_t disp)
+{
+	int mod = disp == 0 && (base & 7) != RBP ? 0 : fits8(disp) ? 1 : 2;
+
+	emit1(c, (uint8_t)(0x48 | (dst & 8 ? 4 : 0) | (index & 8 ? 2 : 0) | (base & 8 ? 1 : 0)));
+	emit1(c, 0x8d);
+	emit_modrm(c, mod, dst, RSP); /* rm = 100: a SIB byte follows */
+	emit1(c, (uint8_t)(((index & 7) << 3) | (base & 7)));
+	if (mod == 1)
+		emit1(c, (uint8_t)disp);
+	else if (mod == 2)
+		emit4(c, (uint32_t)disp);
+}
+
 /* push r */
 void emit_push(struct jit_ctx *c, int r)
 {

@@ -64,6 +64,9 @@ struct jit_ctx {
 	bool *is_target;                 /* insn is a jump target (peepholes must not fuse across it) */
 	uint32_t labels[LBL_COUNT];
 	uint32_t stack_size;             /* bytes of BPF stack: 512 per possible frame */
+	bool bmi2;                       /* shlx/shrx/sarx may be emitted */
+	bool needs_run;                  /* r12 and the stack bounds in the run are set up (calls, checked mode) */
+	uint16_t used_regs;              /* bit r: BPF register r appears in the program (all when it calls) */
 	bool changed;                    /* some address moved during this pass */
 	bool in_subprog;                 /* the instruction being lowered belongs to a subprogram */
 
@@ -98,6 +101,8 @@ void emit_unary(struct jit_ctx *c, uint8_t op, int ext, bool w, int rm);
 void emit_shift_imm(struct jit_ctx *c, int ext, bool w, int dst, uint8_t imm);
 void emit_imul_rr(struct jit_ctx *c, bool w, int dst, int src);
 void emit_imul_ri(struct jit_ctx *c, bool w, int dst, int src, int32_t imm);
+void emit_shiftx(struct jit_ctx *c, int ext, bool w, int dst, int src, int count);
+void emit_lea_index(struct jit_ctx *c, int dst, int base, int index, int32_t disp);
 void emit_push(struct jit_ctx *c, int r);
 void emit_pop(struct jit_ctx *c, int r);
 void emit_lea(struct jit_ctx *c, int dst, int base, int32_t disp);
