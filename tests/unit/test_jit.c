@@ -387,6 +387,25 @@ SHAPE(lea_stack,
       I(BPF_LDX | BPF_MEM | BPF_DW, x, 10, -40, 0), ALU64(BPF_XOR, d, x), I(BPF_LDX | BPF_MEM | BPF_DW, x, 10, -8, 0),
       ALU64K(BPF_MUL, x, 3), ALU64(BPF_ADD, d, x), I(BPF_LDX | BPF_MEM | BPF_DW, x, 10, -32, 0),
       ALU64K(BPF_MUL, x, 5), ALU64(BPF_ADD, d, x))
+/* Loads through a just-formed stack address into the same register: the address folds into the load */
+#define FILL_STACK                                                                                                \
+	I(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -64, 0), I(BPF_STX | BPF_MEM | BPF_DW, 10, 2, -56, 0),              \
+	I(BPF_STX | BPF_MEM | BPF_DW, 10, 3, -48, 0), I(BPF_STX | BPF_MEM | BPF_DW, 10, 4, -40, 0),              \
+	I(BPF_STX | BPF_MEM | BPF_DW, 10, 5, -32, 0), I(BPF_STX | BPF_MEM | BPF_DW, 10, 6, -24, 0),              \
+	I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -16, 0), I(BPF_STX | BPF_MEM | BPF_DW, 10, 8, -8, 0)
+#define LOAD_INDEXED(mode, size, off)                                                                              \
+	FILL_STACK, ALU64(BPF_MOV, x, s), ALU64K(BPF_AND, x, 0x38), ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -64), \
+	ALU64(BPF_ADD, d, x), I(BPF_LDX | (mode) | (size), d, d, off, 0)
+SHAPE(load_b, LOAD_INDEXED(BPF_MEM, BPF_B, 7))
+SHAPE(load_h, LOAD_INDEXED(BPF_MEM, BPF_H, 6))
+SHAPE(load_w, LOAD_INDEXED(BPF_MEM, BPF_W, 4))
+SHAPE(load_dw, LOAD_INDEXED(BPF_MEM, BPF_DW, 0))
+SHAPE(load_sb, LOAD_INDEXED(BPF_MEMSX, BPF_B, 5))
+SHAPE(load_sh, LOAD_INDEXED(BPF_MEMSX, BPF_H, 0))
+SHAPE(load_sw, LOAD_INDEXED(BPF_MEMSX, BPF_W, 4))
+SHAPE(load_k, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 16, 0))
+SHAPE(load_other_reg, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40),
+      I(BPF_LDX | BPF_MEM | BPF_W, x, d, 8, 0), ALU64K(BPF_MOV, d, 0))
 SHAPE(not64, ALU64K(BPF_XOR, d, -1))
 SHAPE(not32, I(BPF_ALU | BPF_XOR | BPF_K, d, 0, 0, -1))
 SHAPE(shift_by_reg, ALU64(BPF_LSH, d, s), I(BPF_ALU | BPF_RSH | BPF_X, x, d, 0, 0), ALU64(BPF_ARSH, s, x))
@@ -412,7 +431,8 @@ static size_t shape_loop(struct bj_insn *out, uint8_t cls, uint8_t op, bool reg,
 static const shape_fn shapes[] = {
 	zext_mov, zext_mov_k, zext_add, zext_add_k, zext_sub, zext_sub_k, zext_mul, zext_mul_k, zext_and,
 	zext_or_k, zext_xor, zext_rsh, zext_arsh_k, zext_movsx, zext_other_reg, zext_pair_is_target, sext_pair,
-	lea_k, lea_k_x, lea_x, lea_s_s, lea_k_self, lea_then_target, lea_sub_k, lea_stack, not64, not32,
+	lea_k, lea_k_x, lea_x, lea_s_s, lea_k_self, lea_then_target, lea_sub_k, lea_stack, load_b, load_h, load_w,
+	load_dw, load_sb, load_sh, load_sw, load_k, load_other_reg, not64, not32,
 	shift_by_reg,
 };
 

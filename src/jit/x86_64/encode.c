@@ -210,19 +210,29 @@ void emit_shiftx(struct jit_ctx *c, int ext, bool w, int dst, int src, int count
 	emit_modrm(c, 3, dst, src);
 }
 
-/* lea dst, [base + index + disp]: SIB with scale 1; rbp/r13 as base always carry a displacement. */
-void emit_lea_index(struct jit_ctx *c, int dst, int base, int index, int32_t disp)
+/* op reg, [base + index + disp]: SIB with scale 1; rbp/r13 as base always carry a displacement. */
+void emit_rm_mem_index(struct jit_ctx *c, const uint8_t *op, size_t oplen, bool w, int reg, int base, int index,
+		       int32_t disp)
 {
 	int mod = disp == 0 && (base & 7) != RBP ? 0 : fits8(disp) ? 1 : 2;
+	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | (reg & 8 ? 4 : 0) | (index & 8 ? 2 : 0) | (base & 8 ? 1 : 0));
 
-	emit1(c, (uint8_t)(0x48 | (dst & 8 ? 4 : 0) | (index & 8 ? 2 : 0) | (base & 8 ? 1 : 0)));
-	emit1(c, 0x8d);
-	emit_modrm(c, mod, dst, RSP); /* rm = 100: a SIB byte follows */
+	if (rex != 0x40)
+		emit1(c, rex);
+	emit_bytes(c, op, oplen);
+	emit_modrm(c, mod, reg, RSP); /* rm = 100: a SIB byte follows */
 	emit1(c, (uint8_t)(((index & 7) << 3) | (base & 7)));
 	if (mod == 1)
 		emit1(c, (uint8_t)disp);
 	else if (mod == 2)
 		emit4(c, (uint32_t)disp);
+}
+
+/* lea dst, [base + index + disp] */
+void emit_lea_index(struct jit_ctx *c, int dst, int base, int index, int32_t disp)
+{
+	static const uint8_t op = 0x8d;
+	emit_rm_mem_index(c, &op, 1, true, dst, base, index, disp);
 }
 
 /* push r */

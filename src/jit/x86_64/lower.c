@@ -135,6 +135,32 @@ static void emit_access_check(struct jit_ctx *c, size_t insn, int base, int16_t 
 	emit_bytes(c, &rel, 4);
 }
 
+/* The load opcode for size and sign: movzx/movsx byte or word, mov dword (zero-extends) / movsxd, mov qword. */
+static const uint8_t *load_op(unsigned size, bool sx, size_t *len, bool *w)
+{
+	*len = size <= 2 ? 2 : 1;
+	*w = sx || size == 8;
+	switch (size) {
+	case 1: return sx ? (const uint8_t *)"\x0f\xbe" : (const uint8_t *)"\x0f\xb6";
+	case 2: return sx ? (const uint8_t *)"\x0f\xbf" : (const uint8_t *)"\x0f\xb7";
+	case 4: return sx ? (const uint8_t *)"\x63" : (const uint8_t *)"\x8b";
+	default: return (const uint8_t *)"\x8b";
+	}
+}
+
+/* dst = load [base + index + disp] (index < 0: none) */
+static void emit_load(struct jit_ctx *c, const struct bj_insn *in, int dst, int base, int index, int32_t disp)
+{
+	size_t len;
+	bool w;
+	const uint8_t *op = load_op(bj_size_bytes(in->code), BJ_MODE(in->code) == BPF_MEMSX, &len, &w);
+
+	if (index < 0)
+		emit_rm_mem(c, op, len, w, dst, base, disp, false, 0);
+	else
+		emit_rm_mem_index(c, op, len, w, dst, base, index, disp);
+}
+
 /* --- ALU --- */
 
 static void lower_shift_reg(struct jit_ctx *c, int ext, bool w, int dst, int src)
@@ -381,6 +407,24 @@ static bool fuses_with_zext(const struct jit_ctx *c, size_t i)
 }
 
 /*
+ * A load through the address just formed in d that overwrites d (`ldx d, [d + off]`) needs no lea: the
+ * address goes into the load itself. Not in checked mode, whose access check wants the address in r11.
+ */
+static bool lower_load_through(struct jit_ctx *c, size_t i, uint8_t d, int base, int index, int32_t disp)
+{
+	const struct bj_insn *in = &c->insns[i];
+	int64_t total;
+
+	if (c->checked || !fusable(c, i) || BJ_CLASS(in->code) != BPF_LDX || in->dst != d || in->src != d)
+		return false;
+	total = (int64_t)disp + in->off;
+	if (total < INT32_MIN || total > INT32_MAX)
+		return false;
+	emit_load(c, in, reg_map[d], base, index, (int32_t)total); /* mov d, [s + x + imm + off] */
+	return true;
+}
+
+/*
  * `mov d, s; add d, imm` and `mov d, s; add d, imm; add d, x` / `mov d, s; add d, x` are one lea: how
  * compilers form the address of a stack slot or an array element. Returns the insns consumed, 0 if none.
  */
@@ -411,6 +455,8 @@ static size_t lower_lea_chain(struct jit_ctx *c, size_t i)
 	} else {
 		return 0;
 	}
+	if (lower_load_through(c, i + used, mov->dst, reg_map[mov->src], index, disp))
+		return used + 1;
 	if (index < 0)
 		emit_lea(c, reg_map[mov->dst], reg_map[mov->src], disp);                /* lea d, [s + imm] */
 	else
@@ -502,28 +548,9 @@ static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
 static void lower_ldx(struct jit_ctx *c, size_t i)
 {
 	const struct bj_insn *in = &c->insns[i];
-	int dst = reg_map[in->dst], src = reg_map[in->src];
-	bool sx = BJ_MODE(in->code) == BPF_MEMSX;
-	unsigned size = bj_size_bytes(in->code);
 
-	emit_access_check(c, i, src, in->off, size, false);
-	switch (size) {
-	case 1:
-		emit_rm_mem(c, sx ? (const uint8_t *)"\x0f\xbe" : (const uint8_t *)"\x0f\xb6", 2, sx, dst, src, in->off,
-			    false, 0); /* movzx/movsx dst, byte [src + off] */
-		break;
-	case 2:
-		emit_rm_mem(c, sx ? (const uint8_t *)"\x0f\xbf" : (const uint8_t *)"\x0f\xb7", 2, sx, dst, src, in->off,
-			    false, 0); /* movzx/movsx dst, word [src + off] */
-		break;
-	case 4:
-		emit_rm_mem(c, sx ? (const uint8_t *)"\x63" : (const uint8_t *)"\x8b", 1, sx, dst, src, in->off, false,
-			    0); /* mov dst32 / movsxd dst, dword [src + off] */
-		break;
-	default:
-		emit_rm_mem(c, (const uint8_t *)"\x8b", 1, true, dst, src, in->off, false, 0); /* mov dst, [src + off] */
-		break;
-	}
+	emit_access_check(c, i, reg_map[in->src], in->off, bj_size_bytes(in->code), false);
+	emit_load(c, in, reg_map[in->dst], reg_map[in->src], -1, in->off); /* mov dst, [src + off] */
 }
 
 /* mov [base + off], reg of the given size */
