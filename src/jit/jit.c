@@ -30,6 +30,7 @@ struct jit_scratch {
 	uint32_t *addrs;
 	bool *is_entry;
 	bool *is_target;
+	bool *is_loop_head;
 	uint32_t *func; /* subprogram index of each instruction */
 };
 
@@ -38,6 +39,7 @@ static void scratch_free(struct jit_scratch *s)
 	free(s->addrs);
 	free(s->is_entry);
 	free(s->is_target);
+	free(s->is_loop_head);
 	free(s->func);
 }
 
@@ -69,6 +71,8 @@ static int mark_insns(const struct bj_insn *insns, size_t n, bj_helper_fn const 
 			if (t < 0 || (size_t)t >= n)
 				return bj_fail(err, EINVAL, (long)i, -1, "jump out of range from insn %zu to %ld", i, t);
 			s->is_target[t] = true;
+			if (t <= (long)i)
+				s->is_loop_head[t] = true;
 		} else if (in->code == (BPF_JMP | BPF_CALL)) {
 			int ret = check_call(in, i, helpers, err);
 			if (ret)
@@ -127,6 +131,8 @@ static void jit_pass(struct jit_ctx *c)
 	memcpy(old_labels, c->labels, sizeof(old_labels));
 	lower_main_prologue(c);
 	for (size_t i = 0; i < c->n && !c->err; i += consumed) {
+		if (c->align_loops && c->is_loop_head[i] && !c->is_entry[i])
+			emit_nops(c, (JIT_LOOP_ALIGN - c->len % JIT_LOOP_ALIGN) % JIT_LOOP_ALIGN);
 		if (c->addrs[i] != c->len) {
 			c->addrs[i] = (uint32_t)c->len;
 			c->changed = true;
@@ -151,8 +157,9 @@ static int setup_scratch(struct jit_scratch *s, size_t n)
 	s->addrs = calloc(n + 1, sizeof(*s->addrs));
 	s->is_entry = calloc(n + 1, sizeof(*s->is_entry));
 	s->is_target = calloc(n + 1, sizeof(*s->is_target));
+	s->is_loop_head = calloc(n + 1, sizeof(*s->is_loop_head));
 	s->func = calloc(n + 1, sizeof(*s->func));
-	return s->addrs && s->is_entry && s->is_target && s->func ? 0 : -ENOMEM;
+	return s->addrs && s->is_entry && s->is_target && s->is_loop_head && s->func ? 0 : -ENOMEM;
 }
 
 /* BMI2 (shlx/shrx/sarx): CPUID leaf 7, EBX bit 8. */
@@ -190,21 +197,28 @@ static bool has_subprogs(const bool *is_entry, size_t n)
 	return false;
 }
 
-/* Sizing passes until no address moves. Start pessimistic (every insn at its largest) so sizes only shrink. */
+/*
+ * Sizing passes until no address moves. Start pessimistic (every insn at its largest) so that jump sizes
+ * shrink. Loop-head padding can make a shortened jump long again; if that keeps the sizes from settling,
+ * the image is sized again without it.
+ */
 static int size_code(struct jit_ctx *c, struct bj_error *err)
 {
-	for (size_t i = 0; i <= c->n; i++)
-		c->addrs[i] = (uint32_t)(JIT_MAX_PROLOGUE_BYTES + i * JIT_MAX_INSN_BYTES);
-	for (int l = 0; l < LBL_COUNT; l++)
-		c->labels[l] = (uint32_t)(c->reserve - JIT_MAX_TAIL_BYTES);
-	for (int pass = 0; pass < JIT_MAX_PASSES; pass++) {
-		jit_pass(c);
-		if (c->err)
-			return bj_fail(err, c->err, -1, -1, "JIT: %s", c->err_msg);
-		if (c->len > c->reserve)
-			return bj_fail(err, EFAULT, -1, -1, "JIT: image of %zu bytes exceeds its bound", c->len);
-		if (!c->changed)
-			return 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		for (size_t i = 0; i <= c->n; i++)
+			c->addrs[i] = (uint32_t)(JIT_MAX_PROLOGUE_BYTES + i * JIT_MAX_INSN_BYTES);
+		for (int l = 0; l < LBL_COUNT; l++)
+			c->labels[l] = (uint32_t)(c->reserve - JIT_MAX_TAIL_BYTES);
+		for (int pass = 0; pass < JIT_MAX_PASSES; pass++) {
+			jit_pass(c);
+			if (c->err)
+				return bj_fail(err, c->err, -1, -1, "JIT: %s", c->err_msg);
+			if (c->len > c->reserve)
+				return bj_fail(err, EFAULT, -1, -1, "JIT: image of %zu bytes exceeds its bound", c->len);
+			if (!c->changed)
+				return 0;
+		}
+		c->align_loops = false;
 	}
 	return bj_fail(err, EFAULT, -1, -1, "JIT: code size did not converge in %d passes", JIT_MAX_PASSES);
 }
@@ -279,6 +293,8 @@ int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const hel
 	c.addrs = s.addrs;
 	c.is_entry = s.is_entry;
 	c.is_target = s.is_target;
+	c.is_loop_head = s.is_loop_head;
+	c.align_loops = true;
 	c.bmi2 = !(opts && opts->baseline_isa) && cpu_has_bmi2();
 	scan_usage(&c);
 	c.stack_size = BJ_STACK_SIZE * (has_subprogs(s.is_entry, n) ? BJ_MAX_CALL_DEPTH : 1);

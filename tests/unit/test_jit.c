@@ -590,6 +590,38 @@ static void test_callee_saved_kept(void **state)
 	}
 }
 
+/* A loop head (target of a backward jump) starts on a 32-byte boundary; the padding does not run in the loop. */
+static void test_loop_heads_aligned(void **state)
+{
+	const struct bj_insn prog[] = {
+		MOV64K(0, 0), MOV64K(2, 0),
+		I(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, 3), /* 2: outer loop */
+		MOV64K(3, 5),
+		I(BPF_ALU64 | BPF_ADD | BPF_X, 0, 3, 0, 0), /* 4: inner loop */
+		I(BPF_ALU64 | BPF_SUB | BPF_K, 3, 0, 0, 1),
+		I(BPF_JMP | BPF_JNE | BPF_K, 3, 0, -3, 0),
+		I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, 1),
+		I(BPF_JMP | BPF_JLT | BPF_K, 2, 0, -7, 7),
+		EXIT,
+	};
+	const size_t heads[] = { 2, 4 };
+
+	(void)state;
+	for (size_t m = 0; m < N(jit_modes); m++) {
+		struct bj_jit_code *code;
+		struct bj_run run = { .budget = BJ_DEFAULT_INSN_BUDGET };
+		size_t n;
+
+		assert_int_equal(bj_jit_compile(prog, N(prog), helpers, &jit_modes[m], &code, NULL), 0);
+		const uint32_t *off = bj_jit_code_offsets(code, &n);
+		for (size_t h = 0; h < N(heads); h++)
+			if (off[heads[h]] % 32)
+				fail_msg("mode %zu: loop head %zu at offset 0x%x", m, heads[h], off[heads[h]]);
+		assert_int_equal(bj_jit_code_entry(code)(NULL, 0, &run), 7 * (3 + 5 + 4 + 3 + 2 + 1));
+		bj_jit_code_free(code);
+	}
+}
+
 /* --- checked mode --- */
 
 struct fault_case {
@@ -898,6 +930,7 @@ int main(void)
 		cmocka_unit_test(test_alu_register_roles),
 		cmocka_unit_test(test_fused_shapes),
 		cmocka_unit_test(test_callee_saved_kept),
+		cmocka_unit_test(test_loop_heads_aligned),
 		cmocka_unit_test(test_checked_faults),
 		cmocka_unit_test(test_recursion_depth),
 		cmocka_unit_test(test_readonly_region),

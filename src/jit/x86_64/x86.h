@@ -62,6 +62,8 @@ struct jit_ctx {
 	uint32_t *addrs;                 /* n + 1: where each insn's block starts (updated in place) */
 	bool *is_entry;                  /* insn starts a subprogram (target of a local call) */
 	bool *is_target;                 /* insn is a jump target (peepholes must not fuse across it) */
+	bool *is_loop_head;              /* insn is the target of a backward jump */
+	bool align_loops;                /* loop heads start on a JIT_LOOP_ALIGN boundary */
 	uint32_t labels[LBL_COUNT];
 	uint32_t stack_size;             /* bytes of BPF stack: 512 per possible frame */
 	bool bmi2;                       /* shlx/shrx/sarx may be emitted */
@@ -74,6 +76,9 @@ struct jit_ctx {
 	long err_insn;
 	char err_msg[128];
 };
+
+/* Small loops then fit one 32-byte fetch window and never straddle a cache line. */
+#define JIT_LOOP_ALIGN 32
 
 /* Bytes an instruction may take at most: sizes the first pass and the reservation. */
 #define JIT_MAX_INSN_BYTES 160
@@ -89,6 +94,7 @@ void bj_jit_fault(struct bj_run *run, uint32_t kind, uint32_t insn, uint64_t det
 /* encode.c: one x86 instruction each. */
 void emit_bytes(struct jit_ctx *c, const void *p, size_t n);
 void emit1(struct jit_ctx *c, uint8_t b);
+void emit_nops(struct jit_ctx *c, size_t n);
 void emit_fail(struct jit_ctx *c, int err, const char *msg);
 void emit_alu_rr(struct jit_ctx *c, uint8_t op, bool w, int dst, int src);
 void emit_alu_ri(struct jit_ctx *c, int ext, bool w, int dst, int32_t imm);
