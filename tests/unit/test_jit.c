@@ -406,6 +406,14 @@ SHAPE(load_sw, LOAD_INDEXED(BPF_MEMSX, BPF_W, 4))
 SHAPE(load_k, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 16, 0))
 SHAPE(load_other_reg, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40),
       I(BPF_LDX | BPF_MEM | BPF_W, x, d, 8, 0), ALU64K(BPF_MOV, d, 0))
+/* A byte or word of a register: movzx */
+SHAPE(mask_b, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, d, 0xff))
+SHAPE(mask_h, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, d, 0xffff))
+SHAPE(mask_b32, I(BPF_ALU | BPF_MOV | BPF_X, d, s, 0, 0), I(BPF_ALU | BPF_AND | BPF_K, d, 0, 0, 0xff))
+SHAPE(mask_h_mixed, I(BPF_ALU | BPF_MOV | BPF_X, d, s, 0, 0), ALU64K(BPF_AND, d, 0xffff))
+SHAPE(mask_self, ALU64K(BPF_AND, d, 0xff), I(BPF_ALU | BPF_AND | BPF_K, s, 0, 0, 0xffff))
+SHAPE(mask_other_reg, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, x, 0xff))
+SHAPE(mask_not_byte, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, d, 0x1ff))
 SHAPE(not64, ALU64K(BPF_XOR, d, -1))
 SHAPE(not32, I(BPF_ALU | BPF_XOR | BPF_K, d, 0, 0, -1))
 SHAPE(shift_by_reg, ALU64(BPF_LSH, d, s), I(BPF_ALU | BPF_RSH | BPF_X, x, d, 0, 0), ALU64(BPF_ARSH, s, x))
@@ -432,7 +440,8 @@ static const shape_fn shapes[] = {
 	zext_mov, zext_mov_k, zext_add, zext_add_k, zext_sub, zext_sub_k, zext_mul, zext_mul_k, zext_and,
 	zext_or_k, zext_xor, zext_rsh, zext_arsh_k, zext_movsx, zext_other_reg, zext_pair_is_target, sext_pair,
 	lea_k, lea_k_x, lea_x, lea_s_s, lea_k_self, lea_then_target, lea_sub_k, lea_stack, load_b, load_h, load_w,
-	load_dw, load_sb, load_sh, load_sw, load_k, load_other_reg, not64, not32,
+	load_dw, load_sb, load_sh, load_sw, load_k, load_other_reg, mask_b, mask_h, mask_b32, mask_h_mixed, mask_self,
+	mask_other_reg, mask_not_byte, not64, not32,
 	shift_by_reg,
 };
 

@@ -464,6 +464,34 @@ static size_t lower_lea_chain(struct jit_ctx *c, size_t i)
 	return used;
 }
 
+static bool is_byte_or_word_mask(const struct bj_insn *in)
+{
+	return (BJ_CLASS(in->code) == BPF_ALU64 || BJ_CLASS(in->code) == BPF_ALU) && BJ_OP(in->code) == BPF_AND &&
+	       !BJ_SRCBIT(in->code) && (in->imm == 0xff || in->imm == 0xffff);
+}
+
+/* movzx d32, s8 / s16: the result of `and d, 0xff|0xffff`, taken from s (d after `mov d, s`). */
+static void emit_movzx_mask(struct jit_ctx *c, int32_t mask, int dst, int src)
+{
+	static const uint8_t movzx8[2] = { 0x0f, 0xb6 }, movzx16[2] = { 0x0f, 0xb7 };
+
+	emit_rr_op(c, mask == 0xff ? movzx8 : movzx16, 2, false, dst, src, mask == 0xff);
+}
+
+/* `mov d, s; and d, 0xff` (a byte or word of s) is one movzx; not when blinding, which hides the mask. */
+static bool lower_mov_mask(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *mov = &c->insns[i], *mask;
+
+	if (c->blind || BJ_OP(mov->code) != BPF_MOV || !BJ_SRCBIT(mov->code) || mov->off || !fusable(c, i + 1))
+		return false;
+	mask = &c->insns[i + 1];
+	if (!is_byte_or_word_mask(mask) || mask->dst != mov->dst)
+		return false;
+	emit_movzx_mask(c, mask->imm, reg_map[mov->dst], reg_map[mov->src]);
+	return true;
+}
+
 static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
 {
 	const struct bj_insn *in = &c->insns[i];
@@ -473,6 +501,9 @@ static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
 	struct alu_op alu;
 
 	if (w && (*consumed = lower_lea_chain(c, i)))
+		return;
+	*consumed = 2;
+	if (lower_mov_mask(c, i))
 		return;
 	*consumed = 1;
 	if (w && fuses_with_zext(c, i)) {
@@ -537,6 +568,8 @@ static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
 		return;                                     /* op dst, 0 */
 	else if (in->imm == 0 && op != BPF_AND)
 		emit_zext32(c, dst);
+	else if (is_byte_or_word_mask(in))
+		emit_movzx_mask(c, in->imm, dst, dst);      /* movzx dst32, dst8|dst16 */
 	else if (op == BPF_XOR && in->imm == -1)
 		emit_unary(c, 0xf7, 2, w, dst);             /* not dst */
 	else
