@@ -5,7 +5,6 @@
  */
 #include "jit/jit.h"
 
-#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,12 +161,10 @@ static int setup_scratch(struct jit_scratch *s, size_t n)
 	return s->addrs && s->is_entry && s->is_target && s->is_loop_head && s->func ? 0 : -ENOMEM;
 }
 
-/* BMI2 (shlx/shrx/sarx): CPUID leaf 7, EBX bit 8. */
+/* BMI2 (shlx/shrx/sarx), from the CPU model libgcc reads once at start-up: CPUID traps in a VM. */
 static bool cpu_has_bmi2(void)
 {
-	unsigned a, b, c, d;
-
-	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 8));
+	return __builtin_cpu_supports("bmi2");
 }
 
 /*
