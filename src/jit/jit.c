@@ -29,7 +29,7 @@ struct jit_scratch {
 	uint32_t *addrs;
 	bool *is_entry;
 	bool *is_target;
-	bool *is_loop_head;
+	uint32_t *loop_end;
 	uint32_t *func; /* subprogram index of each instruction */
 };
 
@@ -38,7 +38,7 @@ static void scratch_free(struct jit_scratch *s)
 	free(s->addrs);
 	free(s->is_entry);
 	free(s->is_target);
-	free(s->is_loop_head);
+	free(s->loop_end);
 	free(s->func);
 }
 
@@ -71,7 +71,7 @@ static int mark_insns(const struct bj_insn *insns, size_t n, bj_helper_fn const 
 				return bj_fail(err, EINVAL, (long)i, -1, "jump out of range from insn %zu to %ld", i, t);
 			s->is_target[t] = true;
 			if (t <= (long)i)
-				s->is_loop_head[t] = true;
+				s->loop_end[t] = (uint32_t)i;
 		} else if (in->code == (BPF_JMP | BPF_CALL)) {
 			int ret = check_call(in, i, helpers, err);
 			if (ret)
@@ -119,6 +119,25 @@ static int check_subprogs(const struct bj_insn *insns, size_t n, struct jit_scra
 	return 0;
 }
 
+/*
+ * Padding before loop head i so that a loop of at most one cache line does not straddle two: the smallest
+ * move to a 16-, 32- or 64-byte boundary that keeps it inside one line. The loop's length is the previous
+ * pass's. Longer loops are left where they are: padding would only spread them over more lines.
+ */
+static size_t loop_padding(const struct jit_ctx *c, size_t i)
+{
+	uint32_t len = c->addrs[c->loop_end[i] + 1] - c->addrs[i];
+
+	if (len == 0 || len > JIT_CACHE_LINE || c->len / JIT_CACHE_LINE == (c->len + len - 1) / JIT_CACHE_LINE)
+		return 0;
+	for (size_t align = 16; align <= JIT_CACHE_LINE; align *= 2) {
+		size_t at = c->len + (align - c->len % align) % align;
+		if (at / JIT_CACHE_LINE == (at + len - 1) / JIT_CACHE_LINE)
+			return at - c->len;
+	}
+	return 0;
+}
+
 static void jit_pass(struct jit_ctx *c)
 {
 	uint32_t old_labels[LBL_COUNT];
@@ -130,8 +149,8 @@ static void jit_pass(struct jit_ctx *c)
 	memcpy(old_labels, c->labels, sizeof(old_labels));
 	lower_main_prologue(c);
 	for (size_t i = 0; i < c->n && !c->err; i += consumed) {
-		if (c->align_loops && c->is_loop_head[i] && !c->is_entry[i])
-			emit_nops(c, (JIT_LOOP_ALIGN - c->len % JIT_LOOP_ALIGN) % JIT_LOOP_ALIGN);
+		if (c->align_loops && c->loop_end[i] && !c->is_entry[i])
+			emit_nops(c, loop_padding(c, i));
 		if (c->addrs[i] != c->len) {
 			c->addrs[i] = (uint32_t)c->len;
 			c->changed = true;
@@ -156,9 +175,9 @@ static int setup_scratch(struct jit_scratch *s, size_t n)
 	s->addrs = calloc(n + 1, sizeof(*s->addrs));
 	s->is_entry = calloc(n + 1, sizeof(*s->is_entry));
 	s->is_target = calloc(n + 1, sizeof(*s->is_target));
-	s->is_loop_head = calloc(n + 1, sizeof(*s->is_loop_head));
+	s->loop_end = calloc(n + 1, sizeof(*s->loop_end));
 	s->func = calloc(n + 1, sizeof(*s->func));
-	return s->addrs && s->is_entry && s->is_target && s->is_loop_head && s->func ? 0 : -ENOMEM;
+	return s->addrs && s->is_entry && s->is_target && s->loop_end && s->func ? 0 : -ENOMEM;
 }
 
 /* BMI2 (shlx/shrx/sarx), from the CPU model libgcc reads once at start-up: CPUID traps in a VM. */
@@ -290,7 +309,7 @@ int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const hel
 	c.addrs = s.addrs;
 	c.is_entry = s.is_entry;
 	c.is_target = s.is_target;
-	c.is_loop_head = s.is_loop_head;
+	c.loop_end = s.loop_end;
 	c.align_loops = true;
 	c.bmi2 = !(opts && opts->baseline_isa) && cpu_has_bmi2();
 	scan_usage(&c);

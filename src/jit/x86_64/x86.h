@@ -62,8 +62,8 @@ struct jit_ctx {
 	uint32_t *addrs;                 /* n + 1: where each insn's block starts (updated in place) */
 	bool *is_entry;                  /* insn starts a subprogram (target of a local call) */
 	bool *is_target;                 /* insn is a jump target (peepholes must not fuse across it) */
-	bool *is_loop_head;              /* insn is the target of a backward jump */
-	bool align_loops;                /* loop heads start on a JIT_LOOP_ALIGN boundary */
+	uint32_t *loop_end;              /* for a loop head (target of a backward jump): the last jump to it */
+	bool align_loops;                /* small loops are padded so as not to straddle a cache line */
 	uint32_t labels[LBL_COUNT];
 	uint32_t stack_size;             /* bytes of BPF stack: 512 per possible frame */
 	bool bmi2;                       /* shlx/shrx/sarx may be emitted */
@@ -77,8 +77,7 @@ struct jit_ctx {
 	char err_msg[128];
 };
 
-/* Small loops then fit one 32-byte fetch window and never straddle a cache line. */
-#define JIT_LOOP_ALIGN 32
+#define JIT_CACHE_LINE 64
 
 /* Bytes an instruction may take at most: sizes the first pass and the reservation. */
 #define JIT_MAX_INSN_BYTES 160
