@@ -41,6 +41,7 @@ struct jit_scratch {
 	uint32_t *addrs;
 	bool *is_entry;
 	bool *is_target;
+	uint32_t *loop_end;
 	uint32_t *func; /* subprogram index of each instruction */
 };
 
@@ -49,6 +50,7 @@ static void scratch_free(struct jit_scratch *s)
 	free(s->addrs);
 	free(s->is_entry);
 	free(s->is_target);
+	free(s->loop_end);
 	free(s->func);
 }
 
@@ -80,6 +82,8 @@ static int mark_insns(const struct bj_insn *insns, size_t n, bj_helper_fn const 
 			if (t < 0 || (size_t)t >= n)
 				return bj_fail(err, EINVAL, (long)i, -1, "jump out of range from insn %zu to %ld", i, t);
 			s->is_target[t] = true;
+			if (t <= (long)i)
+				s->loop_end[t] = (uint32_t)i;
 		} else if (in->code == (BPF_JMP | BPF_CALL)) {
 			int ret = check_call(in, i, helpers, err);
 			if (ret)
@@ -127,6 +131,25 @@ static int check_subprogs(const struct bj_insn *insns, size_t n, struct jit_scra
 	return 0;
 }
 
+/*
+ * Padding before loop head i so that a loop of at most one cache line does not straddle two: the smallest
+ * move to a 16-, 32- or 64-byte boundary that keeps it inside one line. The loop's length is the previous
+ * pass's. Longer loops are left where they are: padding would only spread them over more lines.
+ */
+static size_t loop_padding(const struct jit_ctx *c, size_t i)
+{
+	uint32_t len = c->addrs[c->loop_end[i] + 1] - c->addrs[i];
+
+	if (len == 0 || len > JIT_CACHE_LINE || c->len / JIT_CACHE_LINE == (c->len + len - 1) / JIT_CACHE_LINE)
+		return 0;
+	for (size_t align = 16; align <= JIT_CACHE_LINE; align *= 2) {
+		size_t at = c->len + (align - c->len % align) % align;
+		if (at / JIT_CACHE_LINE == (at + len - 1) / JIT_CACHE_LINE)
+			return at - c->len;
+	}
+	return 0;
+}
+
 static void jit_pass(struct jit_ctx *c)
 {
 	uint32_t old_labels[LBL_COUNT];
@@ -138,6 +161,8 @@ static void jit_pass(struct jit_ctx *c)
 	memcpy(old_labels, c->labels, sizeof(old_labels));
 	lower_main_prologue(c);
 	for (size_t i = 0; i < c->n && !c->err; i += consumed) {
+		if (c->align_loops && c->loop_end[i] && !c->is_entry[i])
+			emit_nops(c, loop_padding(c, i));
 		if (c->addrs[i] != c->len) {
 			c->addrs[i] = (uint32_t)c->len;
 			c->changed = true;
@@ -162,8 +187,34 @@ static int setup_scratch(struct jit_scratch *s, size_t n)
 	s->addrs = calloc(n + 1, sizeof(*s->addrs));
 	s->is_entry = calloc(n + 1, sizeof(*s->is_entry));
 	s->is_target = calloc(n + 1, sizeof(*s->is_target));
+	s->loop_end = calloc(n + 1, sizeof(*s->loop_end));
 	s->func = calloc(n + 1, sizeof(*s->func));
-	return s->addrs && s->is_entry && s->is_target && s->func ? 0 : -ENOMEM;
+	return s->addrs && s->is_entry && s->is_target && s->loop_end && s->func ? 0 : -ENOMEM;
+}
+
+/* BMI2 (shlx/shrx/sarx), from the CPU model libgcc reads once at start-up: CPUID traps in a VM. */
+static bool cpu_has_bmi2(void)
+{
+	return __builtin_cpu_supports("bmi2");
+}
+
+/*
+ * Which BPF registers the program names, so that the main prologue saves and clears only those; a call
+ * makes them all live (helpers read r1..r5, subprograms run with the caller's registers).
+ */
+static void scan_usage(struct jit_ctx *c)
+{
+	bool calls = false;
+
+	c->used_regs = 1; /* r0: exit returns it */
+	for (size_t i = 0; i < c->n; i++) {
+		const struct bj_insn *in = &c->insns[i];
+		c->used_regs |= (uint16_t)(1u << in->dst | 1u << in->src);
+		calls |= in->code == (BPF_JMP | BPF_CALL) || in->code == BJ_CALLX;
+	}
+	if (calls)
+		c->used_regs = (1u << BJ_NREGS) - 1;
+	c->needs_run = calls || c->checked;
 }
 
 static bool has_subprogs(const bool *is_entry, size_t n)
@@ -174,21 +225,28 @@ static bool has_subprogs(const bool *is_entry, size_t n)
 	return false;
 }
 
-/* Sizing passes until no address moves. Start pessimistic (every insn at its largest) so sizes only shrink. */
+/*
+ * Sizing passes until no address moves. Start pessimistic (every insn at its largest) so that jump sizes
+ * shrink. Loop-head padding can make a shortened jump long again; if that keeps the sizes from settling,
+ * the image is sized again without it.
+ */
 static int size_code(struct jit_ctx *c, struct bj_error *err)
 {
-	for (size_t i = 0; i <= c->n; i++)
-		c->addrs[i] = (uint32_t)(JIT_MAX_PROLOGUE_BYTES + i * JIT_MAX_INSN_BYTES);
-	for (int l = 0; l < LBL_COUNT; l++)
-		c->labels[l] = (uint32_t)(c->reserve - JIT_MAX_TAIL_BYTES);
-	for (int pass = 0; pass < JIT_MAX_PASSES; pass++) {
-		jit_pass(c);
-		if (c->err)
-			return bj_fail(err, c->err, -1, -1, "JIT: %s", c->err_msg);
-		if (c->len > c->reserve)
-			return bj_fail(err, EFAULT, -1, -1, "JIT: image of %zu bytes exceeds its bound", c->len);
-		if (!c->changed)
-			return 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		for (size_t i = 0; i <= c->n; i++)
+			c->addrs[i] = (uint32_t)(JIT_MAX_PROLOGUE_BYTES + i * JIT_MAX_INSN_BYTES);
+		for (int l = 0; l < LBL_COUNT; l++)
+			c->labels[l] = (uint32_t)(c->reserve - JIT_MAX_TAIL_BYTES);
+		for (int pass = 0; pass < JIT_MAX_PASSES; pass++) {
+			jit_pass(c);
+			if (c->err)
+				return bj_fail(err, c->err, -1, -1, "JIT: %s", c->err_msg);
+			if (c->len > c->reserve)
+				return bj_fail(err, EFAULT, -1, -1, "JIT: image of %zu bytes exceeds its bound", c->len);
+			if (!c->changed)
+				return 0;
+		}
+		c->align_loops = false;
 	}
 	return bj_fail(err, EFAULT, -1, -1, "JIT: code size did not converge in %d passes", JIT_MAX_PASSES);
 }
@@ -290,6 +348,10 @@ int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const hel
 	c.addrs = s.addrs;
 	c.is_entry = s.is_entry;
 	c.is_target = s.is_target;
+	c.loop_end = s.loop_end;
+	c.align_loops = true;
+	c.bmi2 = !(opts && opts->baseline_isa) && cpu_has_bmi2();
+	scan_usage(&c);
 	c.stack_size = BJ_STACK_SIZE * (has_subprogs(s.is_entry, n) ? BJ_MAX_CALL_DEPTH : 1);
 	c.reserve = JIT_MAX_PROLOGUE_BYTES + n * JIT_MAX_INSN_BYTES + JIT_MAX_TAIL_BYTES;
 	if (c.blind && getrandom(&c.blind_key, sizeof(c.blind_key), 0) != sizeof(c.blind_key)) {

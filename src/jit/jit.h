@@ -13,6 +13,8 @@ struct bj_jit_opts {
 	 * and the instruction budget; a violation ends the run with run->fault set. */
 	bool checked;
 	bool blind;
+	/* Only baseline x86-64 instructions, even where the CPU has more (BMI2): tests of the fallback code. */
+	bool baseline_isa;
 	/* Upper bound on the code memory reserved for the program, in bytes (0 = none): -ENOMEM beyond it. */
 	size_t mem_limit;
 };

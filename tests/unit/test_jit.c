@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interp/interp.h"
 #include "isa/isa.h"
 #include "jit/jit.h"
 
@@ -57,16 +58,15 @@ struct outcome {
 	char msg[256];
 };
 
-static struct outcome run_prog(const struct bj_insn *prog, size_t n, void *mem, size_t len, bool checked, bool blind,
-			       uint64_t budget)
+static struct outcome run_prog_opts(const struct bj_insn *prog, size_t n, void *mem, size_t len,
+				    const struct bj_jit_opts *opts, uint64_t budget)
 {
-	struct bj_jit_opts opts = { .checked = checked, .blind = blind };
 	struct outcome o = { 0 };
 	struct bj_jit_code *code;
 	struct bj_error err = { 0 };
 	struct bj_run run;
 
-	o.compile = bj_jit_compile(prog, n, helpers, &opts, &code, &err);
+	o.compile = bj_jit_compile(prog, n, helpers, opts, &code, &err);
 	if (o.compile) {
 		snprintf(o.msg, sizeof(o.msg), "%s", err.msg);
 		return o;
@@ -82,6 +82,19 @@ static struct outcome run_prog(const struct bj_insn *prog, size_t n, void *mem, 
 	bj_jit_code_free(code);
 	return o;
 }
+
+static struct outcome run_prog(const struct bj_insn *prog, size_t n, void *mem, size_t len, bool checked, bool blind,
+			       uint64_t budget)
+{
+	struct bj_jit_opts opts = { .checked = checked, .blind = blind };
+
+	return run_prog_opts(prog, n, mem, len, &opts, budget);
+}
+
+/* The JIT modes every code shape is checked in: plain, checked, blinded, and without BMI2. */
+static const struct bj_jit_opts jit_modes[] = {
+	{ 0 }, { .checked = true }, { .blind = true }, { .baseline_isa = true },
+};
 
 /* --- the conformance suite (index.tsv) --- */
 
@@ -299,9 +312,11 @@ static void test_alu_register_roles(void **state)
 				if (r != 1)
 					prog[n++] = I(BPF_STX | BPF_MEM | BPF_DW, 1, r, r * 8, 0);
 			prog[n++] = EXIT;
-			for (int blind = 0; blind < 2; blind++) {
+			for (int blind = 0; blind < 3; blind++) {
+				struct bj_jit_opts opts = { .checked = blind == 1, .blind = blind == 1,
+							    .baseline_isa = blind == 2 };
 				memset(out, 0, sizeof(out));
-				struct outcome o = run_prog(prog, n, out, sizeof(out), blind, blind, 0);
+				struct outcome o = run_prog_opts(prog, n, out, sizeof(out), &opts, 0);
 				assert_int_equal(o.compile, 0);
 				assert_int_equal(o.fault, 0);
 				for (int r = 0; r < 10; r++)
@@ -314,6 +329,308 @@ static void test_alu_register_roles(void **state)
 		}
 	}
 	print_message("%u ALU runs\n", runs);
+}
+
+/* --- fused code shapes: each against the interpreter, in every JIT mode --- */
+
+#define ALU64(op, d, s) I(BPF_ALU64 | (op) | BPF_X, d, s, 0, 0)
+#define ALU64K(op, d, k) I(BPF_ALU64 | (op) | BPF_K, d, 0, 0, k)
+#define ZEXT(d) ALU64K(BPF_LSH, d, 32), ALU64K(BPF_RSH, d, 32)
+
+/* One shape: its instructions with registers d, s, x and the immediate k filled in. */
+typedef size_t (*shape_fn)(struct bj_insn *out, uint8_t d, uint8_t s, uint8_t x, int32_t k);
+
+#define SHAPE(name, ...)                                                                           \
+	static size_t name(struct bj_insn *out, uint8_t d, uint8_t s, uint8_t x, int32_t k)       \
+	{                                                                                          \
+		const struct bj_insn insns[] = { __VA_ARGS__ };                                    \
+		(void)d, (void)s, (void)x, (void)k;                                                \
+		memcpy(out, insns, sizeof(insns));                                                 \
+		return N(insns);                                                                   \
+	}
+
+/* op64 + zero-extension: fused into the 32-bit op where the low half allows it, kept apart otherwise */
+SHAPE(zext_mov, ALU64(BPF_MOV, d, s), ZEXT(d))
+SHAPE(zext_mov_k, ALU64K(BPF_MOV, d, k), ZEXT(d))
+SHAPE(zext_add, ALU64(BPF_ADD, d, s), ZEXT(d))
+SHAPE(zext_add_k, ALU64K(BPF_ADD, d, k), ZEXT(d))
+SHAPE(zext_sub, ALU64(BPF_SUB, d, s), ZEXT(d))
+SHAPE(zext_sub_k, ALU64K(BPF_SUB, d, k), ZEXT(d))
+SHAPE(zext_mul, ALU64(BPF_MUL, d, s), ZEXT(d))
+SHAPE(zext_mul_k, ALU64K(BPF_MUL, d, k), ZEXT(d))
+SHAPE(zext_and, ALU64(BPF_AND, d, s), ZEXT(d))
+SHAPE(zext_or_k, ALU64K(BPF_OR, d, k), ZEXT(d))
+SHAPE(zext_xor, ALU64(BPF_XOR, d, s), ZEXT(d))
+SHAPE(zext_rsh, ALU64(BPF_RSH, d, s), ZEXT(d))
+SHAPE(zext_arsh_k, ALU64K(BPF_ARSH, d, 40), ZEXT(d))
+SHAPE(zext_movsx, I(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 8, 0), ZEXT(d))
+SHAPE(zext_other_reg, ALU64(BPF_ADD, d, s), ZEXT(x))
+SHAPE(zext_pair_is_target, I(BPF_JMP | BPF_JNE | BPF_X, s, x, 1, 0), ALU64(BPF_ADD, d, s), ZEXT(d))
+SHAPE(sext_pair, ALU64(BPF_ADD, d, s), ALU64K(BPF_LSH, d, 32), ALU64K(BPF_ARSH, d, 32))
+/* mov + add chains: one lea */
+SHAPE(lea_k, ALU64(BPF_MOV, d, s), ALU64K(BPF_ADD, d, k))
+SHAPE(lea_k_x, ALU64(BPF_MOV, d, s), ALU64K(BPF_ADD, d, k), ALU64(BPF_ADD, d, x))
+SHAPE(lea_x, ALU64(BPF_MOV, d, s), ALU64(BPF_ADD, d, x))
+SHAPE(lea_s_s, ALU64(BPF_MOV, d, s), ALU64(BPF_ADD, d, s))
+SHAPE(lea_k_self, ALU64(BPF_MOV, d, s), ALU64K(BPF_ADD, d, k), ALU64(BPF_ADD, d, d))
+SHAPE(lea_then_target, ALU64(BPF_MOV, d, s), I(BPF_JMP | BPF_JEQ | BPF_X, s, x, 1, 0), ALU64K(BPF_ADD, d, k),
+      ALU64(BPF_ADD, d, x))
+SHAPE(lea_sub_k, ALU64(BPF_MOV, d, s), ALU64K(BPF_SUB, d, k))
+/* A stack slot's address: mov d, r10; add d, -64; add d, x (x in 0..56, 8-aligned), then a store through it */
+SHAPE(lea_stack,
+      ALU64(BPF_MOV, x, s), ALU64K(BPF_AND, x, 0x38), I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -64, 0),
+      I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -56, 0), I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -48, 0),
+      I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -40, 0), I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -32, 0),
+      I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -24, 0), I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -16, 0),
+      I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -8, 0), ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -64), ALU64(BPF_ADD, d, x),
+      I(BPF_STX | BPF_MEM | BPF_DW, d, s, 0, 0), I(BPF_LDX | BPF_MEM | BPF_DW, d, 10, -64, 0),
+      I(BPF_LDX | BPF_MEM | BPF_DW, x, 10, -40, 0), ALU64(BPF_XOR, d, x), I(BPF_LDX | BPF_MEM | BPF_DW, x, 10, -8, 0),
+      ALU64K(BPF_MUL, x, 3), ALU64(BPF_ADD, d, x), I(BPF_LDX | BPF_MEM | BPF_DW, x, 10, -32, 0),
+      ALU64K(BPF_MUL, x, 5), ALU64(BPF_ADD, d, x))
+/* Loads through a just-formed stack address into the same register: the address folds into the load */
+#define FILL_STACK                                                                                                \
+	I(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -64, 0), I(BPF_STX | BPF_MEM | BPF_DW, 10, 2, -56, 0),              \
+	I(BPF_STX | BPF_MEM | BPF_DW, 10, 3, -48, 0), I(BPF_STX | BPF_MEM | BPF_DW, 10, 4, -40, 0),              \
+	I(BPF_STX | BPF_MEM | BPF_DW, 10, 5, -32, 0), I(BPF_STX | BPF_MEM | BPF_DW, 10, 6, -24, 0),              \
+	I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -16, 0), I(BPF_STX | BPF_MEM | BPF_DW, 10, 8, -8, 0)
+#define LOAD_INDEXED(mode, size, off)                                                                              \
+	FILL_STACK, ALU64(BPF_MOV, x, s), ALU64K(BPF_AND, x, 0x38), ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -64), \
+	ALU64(BPF_ADD, d, x), I(BPF_LDX | (mode) | (size), d, d, off, 0)
+SHAPE(load_b, LOAD_INDEXED(BPF_MEM, BPF_B, 7))
+SHAPE(load_h, LOAD_INDEXED(BPF_MEM, BPF_H, 6))
+SHAPE(load_w, LOAD_INDEXED(BPF_MEM, BPF_W, 4))
+SHAPE(load_dw, LOAD_INDEXED(BPF_MEM, BPF_DW, 0))
+SHAPE(load_sb, LOAD_INDEXED(BPF_MEMSX, BPF_B, 5))
+SHAPE(load_sh, LOAD_INDEXED(BPF_MEMSX, BPF_H, 0))
+SHAPE(load_sw, LOAD_INDEXED(BPF_MEMSX, BPF_W, 4))
+SHAPE(load_k, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 16, 0))
+SHAPE(load_other_reg, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40),
+      I(BPF_LDX | BPF_MEM | BPF_W, x, d, 8, 0), ALU64K(BPF_MOV, d, 0))
+/* A byte or word of a register: movzx */
+SHAPE(mask_b, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, d, 0xff))
+SHAPE(mask_h, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, d, 0xffff))
+SHAPE(mask_b32, I(BPF_ALU | BPF_MOV | BPF_X, d, s, 0, 0), I(BPF_ALU | BPF_AND | BPF_K, d, 0, 0, 0xff))
+SHAPE(mask_h_mixed, I(BPF_ALU | BPF_MOV | BPF_X, d, s, 0, 0), ALU64K(BPF_AND, d, 0xffff))
+SHAPE(mask_self, ALU64K(BPF_AND, d, 0xff), I(BPF_ALU | BPF_AND | BPF_K, s, 0, 0, 0xffff))
+SHAPE(mask_other_reg, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, x, 0xff))
+SHAPE(mask_not_byte, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, d, 0x1ff))
+SHAPE(not64, ALU64K(BPF_XOR, d, -1))
+SHAPE(not32, I(BPF_ALU | BPF_XOR | BPF_K, d, 0, 0, -1))
+SHAPE(shift_by_reg, ALU64(BPF_LSH, d, s), I(BPF_ALU | BPF_RSH | BPF_X, x, d, 0, 0), ALU64(BPF_ARSH, s, x))
+
+/*
+ * `jcc +1; ja loop` closing a loop: r0 counts the iterations until `s op x` (or `s op k`) holds, at most 40;
+ * s moves by x each time. The jcc is fused with the ja (inverted) except in checked mode.
+ */
+static size_t shape_loop(struct bj_insn *out, uint8_t cls, uint8_t op, bool reg, uint8_t s, uint8_t x, int32_t k)
+{
+	const struct bj_insn insns[] = {
+		MOV64K(0, 0),
+		ALU64K(BPF_ADD, 0, 1),
+		ALU64(BPF_ADD, s, x),
+		I(BPF_JMP | BPF_JGE | BPF_K, 0, 0, 2, 40),
+		I(cls | op | (reg ? BPF_X : BPF_K), s, reg ? x : 0, 1, reg ? 0 : k),
+		I(BPF_JMP | BPF_JA, 0, 0, -5, 0),
+	};
+	memcpy(out, insns, sizeof(insns));
+	return N(insns);
+}
+
+static const shape_fn shapes[] = {
+	zext_mov, zext_mov_k, zext_add, zext_add_k, zext_sub, zext_sub_k, zext_mul, zext_mul_k, zext_and,
+	zext_or_k, zext_xor, zext_rsh, zext_arsh_k, zext_movsx, zext_other_reg, zext_pair_is_target, sext_pair,
+	lea_k, lea_k_x, lea_x, lea_s_s, lea_k_self, lea_then_target, lea_sub_k, lea_stack, load_b, load_h, load_w,
+	load_dw, load_sb, load_sh, load_sw, load_k, load_other_reg, mask_b, mask_h, mask_b32, mask_h_mixed, mask_self,
+	mask_other_reg, mask_not_byte, not64, not32,
+	shift_by_reg,
+};
+
+static const uint64_t shape_vals[] = { 0, 1, 0xffffffffu, 0x80000000u, (uint64_t)-1, 0x123456789abcdef0ull,
+				       (uint64_t)-7, 40, 0x7fffffffffffffffull, 0xfffffffe00000003ull };
+static const int32_t shape_imms[] = { 0, 1, -1, 127, 128, -129, INT32_MIN, INT32_MAX, 0x10000 };
+
+/* Loads r0, r2..r9 with values, runs the shape, stores r0, r2..r9 to r1[]; returns the insn count. */
+static size_t shape_prog(struct bj_insn *prog, const struct bj_insn *body, size_t body_n, unsigned seed)
+{
+	size_t n = 0;
+
+	for (int r = 0; r < 10; r++) {
+		if (r == 1)
+			continue;
+		uint64_t v = shape_vals[(seed + (unsigned)r * 3) % N(shape_vals)] ^ (uint64_t)r << 61;
+		struct bj_insn l[2] = { LDDW(r, v) };
+		prog[n++] = l[0];
+		prog[n++] = l[1];
+	}
+	memcpy(prog + n, body, body_n * sizeof(*body));
+	n += body_n;
+	for (int r = 0; r < 10; r++)
+		if (r != 1)
+			prog[n++] = I(BPF_STX | BPF_MEM | BPF_DW, 1, r, r * 8, 0);
+	prog[n++] = EXIT;
+	return n;
+}
+
+/* Runs prog in the interpreter and in every JIT mode: same r0, same registers stored. */
+static void check_against_interp(const struct bj_insn *prog, size_t n, const char *what)
+{
+	uint64_t want[10] = { 0 }, got[10];
+	struct bj_interp *ip;
+	struct bj_error err = { 0 };
+	struct bj_run run = { .budget = BJ_DEFAULT_INSN_BUDGET };
+
+	if (bj_interp_create(prog, n, helpers, false, &ip, &err))
+		fail_msg("%s: interpreter: %s", what, err.msg);
+	uint64_t r0 = bj_interp_run(ip, want, sizeof(want), &run);
+	bj_interp_free(ip);
+	assert_int_equal(run.fault, 0);
+	for (size_t m = 0; m < N(jit_modes); m++) {
+		memset(got, 0, sizeof(got));
+		struct outcome o = run_prog_opts(prog, n, got, sizeof(got), &jit_modes[m], 0);
+		if (o.compile || o.fault)
+			fail_msg("%s mode %zu: compile %d fault %d %s", what, m, o.compile, o.fault, o.msg);
+		if (o.r0 != r0)
+			fail_msg("%s mode %zu: r0 0x%" PRIx64 ", want 0x%" PRIx64, what, m, o.r0, r0);
+		for (int r = 0; r < 10; r++)
+			if (got[r] != want[r])
+				fail_msg("%s mode %zu: r%d 0x%" PRIx64 ", want 0x%" PRIx64, what, m, r, got[r], want[r]);
+	}
+}
+
+static void test_fused_shapes(void **state)
+{
+	/* (d, s, x) roles: rax, rcx and rdx are special to x86; rbx, r13 (r6, r7) need other encodings. */
+	static const uint8_t roles[][3] = { { 2, 3, 4 }, { 0, 3, 4 }, { 3, 0, 4 }, { 4, 0, 3 }, { 4, 3, 0 }, { 6, 7, 5 },
+					    { 7, 6, 9 }, { 5, 4, 7 }, { 9, 8, 6 }, { 8, 7, 4 } };
+	struct bj_insn body[64], prog[128];
+	char what[96];
+	unsigned runs = 0;
+
+	(void)state;
+	for (size_t sh = 0; sh < N(shapes); sh++)
+	for (size_t ro = 0; ro < N(roles); ro++)
+	for (unsigned seed = 0; seed < 4; seed++) {
+		int32_t k = shape_imms[(sh + ro + seed) % N(shape_imms)];
+		size_t bn = shapes[sh](body, roles[ro][0], roles[ro][1], roles[ro][2], k);
+		size_t n = shape_prog(prog, body, bn, seed + (unsigned)ro);
+		snprintf(what, sizeof(what), "shape %zu roles %zu seed %u", sh, ro, seed);
+		check_against_interp(prog, n, what);
+		runs++;
+	}
+	static const uint8_t jops[] = { BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT,
+					BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE };
+	for (size_t j = 0; j < N(jops); j++)
+	for (int cls = 0; cls < 2; cls++)
+	for (int reg = 0; reg < 2; reg++)
+	for (size_t ro = 0; ro < N(roles); ro++)
+	for (unsigned seed = 0; seed < 3; seed++) {
+		int32_t k = shape_imms[(j + ro + seed) % N(shape_imms)];
+		size_t bn = shape_loop(body, cls ? BPF_JMP32 : BPF_JMP, jops[j], reg, roles[ro][1], roles[ro][2], k);
+		size_t n = shape_prog(prog, body, bn, seed * 5 + (unsigned)ro);
+		snprintf(what, sizeof(what), "loop op 0x%x cls %d reg %d roles %zu seed %u", jops[j], cls, reg, ro, seed);
+		check_against_interp(prog, n, what);
+		runs++;
+	}
+	print_message("%u shape programs, each in %zu JIT modes\n", runs, N(jit_modes));
+}
+
+/* --- the C calling convention: rbx, rbp, r12..r15 survive a run whatever the program uses --- */
+
+/*
+ * canary_call(entry, r1, r2, run, &changed): calls entry(r1, r2, run) with known values in every callee-saved
+ * register and stores in *changed the XOR of each one before and after (0 when all were kept).
+ */
+uint64_t canary_call(bj_jit_entry entry, void *r1, uint64_t r2, struct bj_run *run, uint64_t *changed);
+__asm__(".text\n"
+	".type canary_call, @function\n"
+	"canary_call:\n"
+	"push %rbp\n push %rbx\n push %r12\n push %r13\n push %r14\n push %r15\n push %r8\n"
+	"mov %rdi, %rax\n mov %rsi, %rdi\n mov %rdx, %rsi\n mov %rcx, %rdx\n"
+	"movabs $0x1b1b1b1b1b1b1b1b, %rbx\n movabs $0x2c2c2c2c2c2c2c2c, %rbp\n movabs $0x3d3d3d3d3d3d3d3d, %r12\n"
+	"movabs $0x4e4e4e4e4e4e4e4e, %r13\n movabs $0x5f5f5f5f5f5f5f5f, %r14\n movabs $0x6a6a6a6a6a6a6a6a, %r15\n"
+	"call *%rax\n"
+	"movabs $0x1b1b1b1b1b1b1b1b, %rcx\n xor %rcx, %rbx\n movabs $0x2c2c2c2c2c2c2c2c, %rcx\n xor %rcx, %rbp\n"
+	"movabs $0x3d3d3d3d3d3d3d3d, %rcx\n xor %rcx, %r12\n movabs $0x4e4e4e4e4e4e4e4e, %rcx\n xor %rcx, %r13\n"
+	"movabs $0x5f5f5f5f5f5f5f5f, %rcx\n xor %rcx, %r14\n movabs $0x6a6a6a6a6a6a6a6a, %rcx\n xor %rcx, %r15\n"
+	"or %rbp, %rbx\n or %r12, %rbx\n or %r13, %rbx\n or %r14, %rbx\n or %r15, %rbx\n"
+	"pop %r8\n mov %rbx, (%r8)\n"
+	"pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbx\n pop %rbp\n ret\n"
+	".size canary_call, .-canary_call\n");
+
+struct saved_case {
+	const char *name;
+	struct bj_insn prog[12];
+	size_t n;
+	uint64_t r0;
+};
+
+static const struct saved_case saved_cases[] = {
+	{ "no callee-saved register", { MOV64K(0, 5), EXIT }, 2, 5 },
+	{ "r6 only", { MOV64K(6, 7), I(BPF_ALU64 | BPF_MOV | BPF_X, 0, 6, 0, 0), EXIT }, 3, 7 },
+	{ "r7 and r9", { MOV64K(7, 2), MOV64K(9, 3), I(BPF_ALU64 | BPF_MUL | BPF_X, 7, 9, 0, 0),
+			 I(BPF_ALU64 | BPF_MOV | BPF_X, 0, 7, 0, 0), EXIT }, 5, 6 },
+	{ "r6..r9", { MOV64K(6, 1), MOV64K(7, 2), MOV64K(8, 3), MOV64K(9, 4), I(BPF_ALU64 | BPF_ADD | BPF_X, 6, 7, 0, 0),
+		      I(BPF_ALU64 | BPF_ADD | BPF_X, 6, 8, 0, 0), I(BPF_ALU64 | BPF_ADD | BPF_X, 6, 9, 0, 0),
+		      I(BPF_ALU64 | BPF_MOV | BPF_X, 0, 6, 0, 0), EXIT }, 9, 10 },
+	{ "a helper call", { MOV64K(1, 11), I(BPF_JMP | BPF_CALL, 0, 0, 0, 5), EXIT }, 3, 11 },
+	{ "a local call", { MOV64K(8, 4), CALL_LOCAL(2), I(BPF_ALU64 | BPF_ADD | BPF_X, 0, 8, 0, 0), EXIT, MOV64K(6, 9),
+			    I(BPF_ALU64 | BPF_MOV | BPF_X, 0, 6, 0, 0), EXIT }, 7, 13 },
+};
+
+static void test_callee_saved_kept(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(saved_cases); i++) {
+		for (size_t m = 0; m < N(jit_modes); m++) {
+			const struct saved_case *t = &saved_cases[i];
+			struct bj_jit_code *code;
+			struct bj_error err = { 0 };
+			struct bj_run run = { .budget = BJ_DEFAULT_INSN_BUDGET };
+			uint64_t changed = 1;
+
+			if (bj_jit_compile(t->prog, t->n, helpers, &jit_modes[m], &code, &err))
+				fail_msg("%s: %s", t->name, err.msg);
+			uint64_t r0 = canary_call(bj_jit_code_entry(code), NULL, 0, &run, &changed);
+			bj_jit_code_free(code);
+			if (r0 != t->r0 || changed || run.fault)
+				fail_msg("%s (mode %zu): r0 %" PRIu64 ", callee-saved bits changed 0x%" PRIx64 ", fault %d",
+					 t->name, m, r0, changed, run.fault);
+		}
+	}
+}
+
+/* A loop shorter than a cache line does not straddle two; the padding before it does not run in the loop. */
+static void test_small_loops_in_one_line(void **state)
+{
+	const struct bj_insn prog[] = {
+		MOV64K(0, 0), MOV64K(2, 0),
+		I(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, 3), /* 2: outer loop */
+		MOV64K(3, 5),
+		I(BPF_ALU64 | BPF_ADD | BPF_X, 0, 3, 0, 0), /* 4: inner loop */
+		I(BPF_ALU64 | BPF_SUB | BPF_K, 3, 0, 0, 1),
+		I(BPF_JMP | BPF_JNE | BPF_K, 3, 0, -3, 0),
+		I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, 1),
+		I(BPF_JMP | BPF_JLT | BPF_K, 2, 0, -7, 7),
+		EXIT,
+	};
+	const size_t heads[] = { 2, 4 }, ends[] = { 8, 6 };
+
+	(void)state;
+	for (size_t m = 0; m < N(jit_modes); m++) {
+		struct bj_jit_code *code;
+		struct bj_run run = { .budget = BJ_DEFAULT_INSN_BUDGET };
+		size_t n;
+
+		assert_int_equal(bj_jit_compile(prog, N(prog), helpers, &jit_modes[m], &code, NULL), 0);
+		const uint32_t *off = bj_jit_code_offsets(code, &n);
+		for (size_t h = 0; h < N(heads); h++) {
+			uint32_t lo = off[heads[h]], hi = off[ends[h] + 1] - 1;
+			if (hi - lo < 64 && lo / 64 != hi / 64)
+				fail_msg("mode %zu: loop %zu..%zu at 0x%x..0x%x", m, heads[h], ends[h], lo, hi);
+		}
+		assert_int_equal(bj_jit_code_entry(code)(NULL, 0, &run), 7 * (3 + 5 + 4 + 3 + 2 + 1));
+		bj_jit_code_free(code);
+	}
 }
 
 /* --- checked mode --- */
@@ -622,6 +939,9 @@ int main(void)
 		cmocka_unit_test(test_conformance_checked),
 		cmocka_unit_test(test_conformance_blinded),
 		cmocka_unit_test(test_alu_register_roles),
+		cmocka_unit_test(test_fused_shapes),
+		cmocka_unit_test(test_callee_saved_kept),
+		cmocka_unit_test(test_small_loops_in_one_line),
 		cmocka_unit_test(test_checked_faults),
 		cmocka_unit_test(test_recursion_depth),
 		cmocka_unit_test(test_readonly_region),

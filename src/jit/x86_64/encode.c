@@ -33,6 +33,28 @@ void emit1(struct jit_ctx *c, uint8_t b)
 	emit_bytes(c, &b, 1);
 }
 
+/* n bytes of padding as few instructions as possible: the recommended multi-byte nops (0f 1f /0). */
+void emit_nops(struct jit_ctx *c, size_t n)
+{
+	static const uint8_t nops[9][9] = {
+		{ 0x90 },
+		{ 0x66, 0x90 },
+		{ 0x0f, 0x1f, 0x00 },
+		{ 0x0f, 0x1f, 0x40, 0x00 },
+		{ 0x0f, 0x1f, 0x44, 0x00, 0x00 },
+		{ 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 },
+		{ 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00 },
+		{ 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 },
+		{ 0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 },
+	};
+
+	while (n) {
+		size_t k = n > 9 ? 9 : n;
+		emit_bytes(c, nops[k - 1], k);
+		n -= k;
+	}
+}
+
 static void emit4(struct jit_ctx *c, uint32_t v)
 {
 	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
@@ -193,6 +215,46 @@ void emit_imul_ri(struct jit_ctx *c, bool w, int dst, int src, int32_t imm)
 		emit_modrm(c, 3, dst, src);
 		emit4(c, (uint32_t)imm);
 	}
+}
+
+/*
+ * shlx/shrx/sarx dst, src, count (BMI2, VEX.LZ.0F38 F7 /r, prefix 66/F2/F3 by `ext` 4/5/7): any count
+ * register, flags untouched. The 32-bit form zero-extends like every 32-bit op.
+ */
+void emit_shiftx(struct jit_ctx *c, int ext, bool w, int dst, int src, int count)
+{
+	uint8_t pp = ext == 4 ? 1 : ext == 5 ? 3 : 2;
+
+	emit1(c, 0xc4);
+	emit1(c, (uint8_t)((dst & 8 ? 0 : 0x80) | 0x40 | (src & 8 ? 0 : 0x20) | 0x02));
+	emit1(c, (uint8_t)((w ? 0x80 : 0) | ((~count & 15) << 3) | pp));
+	emit1(c, 0xf7);
+	emit_modrm(c, 3, dst, src);
+}
+
+/* op reg, [base + index + disp]: SIB with scale 1; rbp/r13 as base always carry a displacement. */
+void emit_rm_mem_index(struct jit_ctx *c, const uint8_t *op, size_t oplen, bool w, int reg, int base, int index,
+		       int32_t disp)
+{
+	int mod = disp == 0 && (base & 7) != RBP ? 0 : fits8(disp) ? 1 : 2;
+	uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | (reg & 8 ? 4 : 0) | (index & 8 ? 2 : 0) | (base & 8 ? 1 : 0));
+
+	if (rex != 0x40)
+		emit1(c, rex);
+	emit_bytes(c, op, oplen);
+	emit_modrm(c, mod, reg, RSP); /* rm = 100: a SIB byte follows */
+	emit1(c, (uint8_t)(((index & 7) << 3) | (base & 7)));
+	if (mod == 1)
+		emit1(c, (uint8_t)disp);
+	else if (mod == 2)
+		emit4(c, (uint32_t)disp);
+}
+
+/* lea dst, [base + index + disp] */
+void emit_lea_index(struct jit_ctx *c, int dst, int base, int index, int32_t disp)
+{
+	static const uint8_t op = 0x8d;
+	emit_rm_mem_index(c, &op, 1, true, dst, base, index, disp);
 }
 
 /* push r */

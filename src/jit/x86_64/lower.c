@@ -140,10 +140,40 @@ static void emit_access_check(struct jit_ctx *c, size_t insn, int base, int16_t 
 	emit_bytes(c, &rel, 4);
 }
 
+/* The load opcode for size and sign: movzx/movsx byte or word, mov dword (zero-extends) / movsxd, mov qword. */
+static const uint8_t *load_op(unsigned size, bool sx, size_t *len, bool *w)
+{
+	*len = size <= 2 ? 2 : 1;
+	*w = sx || size == 8;
+	switch (size) {
+	case 1: return sx ? (const uint8_t *)"\x0f\xbe" : (const uint8_t *)"\x0f\xb6";
+	case 2: return sx ? (const uint8_t *)"\x0f\xbf" : (const uint8_t *)"\x0f\xb7";
+	case 4: return sx ? (const uint8_t *)"\x63" : (const uint8_t *)"\x8b";
+	default: return (const uint8_t *)"\x8b";
+	}
+}
+
+/* dst = load [base + index + disp] (index < 0: none) */
+static void emit_load(struct jit_ctx *c, const struct bj_insn *in, int dst, int base, int index, int32_t disp)
+{
+	size_t len;
+	bool w;
+	const uint8_t *op = load_op(bj_size_bytes(in->code), BJ_MODE(in->code) == BPF_MEMSX, &len, &w);
+
+	if (index < 0)
+		emit_rm_mem(c, op, len, w, dst, base, disp, false, 0);
+	else
+		emit_rm_mem_index(c, op, len, w, dst, base, index, disp);
+}
+
 /* --- ALU --- */
 
 static void lower_shift_reg(struct jit_ctx *c, int ext, bool w, int dst, int src)
 {
+	if (c->bmi2) {
+		emit_shiftx(c, ext, w, dst, dst, src);  /* shlx dst, dst, src */
+		return;
+	}
 	if (src == RCX) {
 		emit_unary(c, 0xd3, ext, w, dst);  /* shl dst, cl */
 		return;
@@ -331,13 +361,28 @@ static void lower_mov(struct jit_ctx *c, const struct bj_insn *in, bool w, int d
 	}
 }
 
+/* Insn i exists and only falls in from i - 1: no jump lands on it, so it may share its predecessor's code. */
+static bool fusable(const struct jit_ctx *c, size_t i)
+{
+	return i < c->n && !c->is_target[i] && !c->is_entry[i];
+}
+
+/* Insns i, i + 1 are `lsh r, 32; rsh r, 32` (zero-extension) of BPF register r. */
+static bool is_zext_pair(const struct jit_ctx *c, size_t i, uint8_t r)
+{
+	const struct bj_insn *a = &c->insns[i], *b = &c->insns[i + 1];
+
+	return fusable(c, i) && fusable(c, i + 1) && a->code == (BPF_ALU64 | BPF_LSH | BPF_K) && a->imm == 32 &&
+	       a->dst == r && b->code == (BPF_ALU64 | BPF_RSH | BPF_K) && b->imm == 32 && b->dst == r;
+}
+
 /* `lsh r, 32` followed by `rsh r, 32` / `arsh r, 32` is how compilers zero- or sign-extend a 32-bit value. */
 static bool lower_extend_pair(struct jit_ctx *c, size_t i, int dst)
 {
 	static const uint8_t movsxd = 0x63;
 	const struct bj_insn *a = &c->insns[i], *b = &c->insns[i + 1];
 
-	if (i + 1 >= c->n || c->is_target[i + 1] || c->is_entry[i + 1])
+	if (!fusable(c, i + 1))
 		return false;
 	if (a->code != (BPF_ALU64 | BPF_LSH | BPF_K) || a->imm != 32 || b->dst != a->dst || b->imm != 32)
 		return false;
@@ -350,6 +395,108 @@ static bool lower_extend_pair(struct jit_ctx *c, size_t i, int dst)
 	return true;
 }
 
+/*
+ * A 64-bit op whose low half does not depend on the operands' high halves (mov, add, sub, mul, and, or,
+ * xor), followed by a zero-extension of its result, is the 32-bit op: x86 32-bit ops clear the upper half.
+ */
+static bool fuses_with_zext(const struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *in = &c->insns[i];
+	uint8_t op = BJ_OP(in->code);
+
+	if (BJ_CLASS(in->code) != BPF_ALU64 || i + 2 >= c->n || !is_zext_pair(c, i + 1, in->dst))
+		return false;
+	if (op == BPF_MOV)
+		return in->off == 0;
+	return op == BPF_ADD || op == BPF_SUB || op == BPF_MUL || op == BPF_AND || op == BPF_OR || op == BPF_XOR;
+}
+
+/*
+ * A load through the address just formed in d that overwrites d (`ldx d, [d + off]`) needs no lea: the
+ * address goes into the load itself. Not in checked mode, whose access check wants the address in r11.
+ */
+static bool lower_load_through(struct jit_ctx *c, size_t i, uint8_t d, int base, int index, int32_t disp)
+{
+	const struct bj_insn *in = &c->insns[i];
+	int64_t total;
+
+	if (c->checked || !fusable(c, i) || BJ_CLASS(in->code) != BPF_LDX || in->dst != d || in->src != d)
+		return false;
+	total = (int64_t)disp + in->off;
+	if (total < INT32_MIN || total > INT32_MAX)
+		return false;
+	emit_load(c, in, reg_map[d], base, index, (int32_t)total); /* mov d, [s + x + imm + off] */
+	return true;
+}
+
+/*
+ * `mov d, s; add d, imm` and `mov d, s; add d, imm; add d, x` / `mov d, s; add d, x` are one lea: how
+ * compilers form the address of a stack slot or an array element. Returns the insns consumed, 0 if none.
+ */
+static size_t lower_lea_chain(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *mov = &c->insns[i], *a1, *a2;
+	int32_t disp = 0;
+	int index = -1;
+	size_t used = 1;
+
+	if (mov->code != (BPF_ALU64 | BPF_MOV | BPF_X) || mov->off || mov->dst == mov->src || !fusable(c, i + 1))
+		return 0;
+	a1 = &c->insns[i + 1];
+	if (a1->dst != mov->dst)
+		return 0;
+	if (a1->code == (BPF_ALU64 | BPF_ADD | BPF_K) && !c->blind) {
+		disp = a1->imm;
+		used = 2;
+		a2 = fusable(c, i + 2) ? &c->insns[i + 2] : NULL;
+		if (a2 && a2->code == (BPF_ALU64 | BPF_ADD | BPF_X) && a2->dst == mov->dst &&
+		    a2->src != mov->dst) {
+			index = reg_map[a2->src];
+			used = 3;
+		}
+	} else if (a1->code == (BPF_ALU64 | BPF_ADD | BPF_X) && a1->src != mov->dst) {
+		index = reg_map[a1->src];
+		used = 2;
+	} else {
+		return 0;
+	}
+	if (lower_load_through(c, i + used, mov->dst, reg_map[mov->src], index, disp))
+		return used + 1;
+	if (index < 0)
+		emit_lea(c, reg_map[mov->dst], reg_map[mov->src], disp);                /* lea d, [s + imm] */
+	else
+		emit_lea_index(c, reg_map[mov->dst], reg_map[mov->src], index, disp); /* lea d, [s + x + imm] */
+	return used;
+}
+
+static bool is_byte_or_word_mask(const struct bj_insn *in)
+{
+	return (BJ_CLASS(in->code) == BPF_ALU64 || BJ_CLASS(in->code) == BPF_ALU) && BJ_OP(in->code) == BPF_AND &&
+	       !BJ_SRCBIT(in->code) && (in->imm == 0xff || in->imm == 0xffff);
+}
+
+/* movzx d32, s8 / s16: the result of `and d, 0xff|0xffff`, taken from s (d after `mov d, s`). */
+static void emit_movzx_mask(struct jit_ctx *c, int32_t mask, int dst, int src)
+{
+	static const uint8_t movzx8[2] = { 0x0f, 0xb6 }, movzx16[2] = { 0x0f, 0xb7 };
+
+	emit_rr_op(c, mask == 0xff ? movzx8 : movzx16, 2, false, dst, src, mask == 0xff);
+}
+
+/* `mov d, s; and d, 0xff` (a byte or word of s) is one movzx; not when blinding, which hides the mask. */
+static bool lower_mov_mask(struct jit_ctx *c, size_t i)
+{
+	const struct bj_insn *mov = &c->insns[i], *mask;
+
+	if (c->blind || BJ_OP(mov->code) != BPF_MOV || !BJ_SRCBIT(mov->code) || mov->off || !fusable(c, i + 1))
+		return false;
+	mask = &c->insns[i + 1];
+	if (!is_byte_or_word_mask(mask) || mask->dst != mov->dst)
+		return false;
+	emit_movzx_mask(c, mask->imm, reg_map[mov->dst], reg_map[mov->src]);
+	return true;
+}
+
 static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
 {
 	const struct bj_insn *in = &c->insns[i];
@@ -358,6 +505,16 @@ static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
 	int dst = reg_map[in->dst], src = reg_map[in->src];
 	struct alu_op alu;
 
+	if (w && (*consumed = lower_lea_chain(c, i)))
+		return;
+	*consumed = 2;
+	if (lower_mov_mask(c, i))
+		return;
+	*consumed = 1;
+	if (w && fuses_with_zext(c, i)) {
+		w = false;
+		*consumed = 3;
+	}
 	if (op == BPF_MOV) {
 		lower_mov(c, in, w, dst);
 		return;
@@ -416,6 +573,10 @@ static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
 		return;                                     /* op dst, 0 */
 	else if (in->imm == 0 && op != BPF_AND)
 		emit_zext32(c, dst);
+	else if (is_byte_or_word_mask(in))
+		emit_movzx_mask(c, in->imm, dst, dst);      /* movzx dst32, dst8|dst16 */
+	else if (op == BPF_XOR && in->imm == -1)
+		emit_unary(c, 0xf7, 2, w, dst);             /* not dst */
 	else
 		emit_alu_ri(c, alu.ext, w, dst, in->imm);   /* op dst, imm */
 }
@@ -425,28 +586,9 @@ static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
 static void lower_ldx(struct jit_ctx *c, size_t i)
 {
 	const struct bj_insn *in = &c->insns[i];
-	int dst = reg_map[in->dst], src = reg_map[in->src];
-	bool sx = BJ_MODE(in->code) == BPF_MEMSX;
-	unsigned size = bj_size_bytes(in->code);
 
-	emit_access_check(c, i, src, in->off, size, false);
-	switch (size) {
-	case 1:
-		emit_rm_mem(c, sx ? (const uint8_t *)"\x0f\xbe" : (const uint8_t *)"\x0f\xb6", 2, sx, dst, src, in->off,
-			    false, 0); /* movzx/movsx dst, byte [src + off] */
-		break;
-	case 2:
-		emit_rm_mem(c, sx ? (const uint8_t *)"\x0f\xbf" : (const uint8_t *)"\x0f\xb7", 2, sx, dst, src, in->off,
-			    false, 0); /* movzx/movsx dst, word [src + off] */
-		break;
-	case 4:
-		emit_rm_mem(c, sx ? (const uint8_t *)"\x63" : (const uint8_t *)"\x8b", 1, sx, dst, src, in->off, false,
-			    0); /* mov dst32 / movsxd dst, dword [src + off] */
-		break;
-	default:
-		emit_rm_mem(c, (const uint8_t *)"\x8b", 1, true, dst, src, in->off, false, 0); /* mov dst, [src + off] */
-		break;
-	}
+	emit_access_check(c, i, reg_map[in->src], in->off, bj_size_bytes(in->code), false);
+	emit_load(c, in, reg_map[in->dst], reg_map[in->src], -1, in->off); /* mov dst, [src + off] */
 }
 
 /* mov [base + off], reg of the given size */
@@ -582,13 +724,30 @@ static const int jcc_of[16] = {
 	[BPF_JLE >> 4] = CC_BE,  [BPF_JSLT >> 4] = CC_L, [BPF_JSLE >> 4] = CC_LE,
 };
 
-static void lower_jump(struct jit_ctx *c, size_t i)
+static bool is_ja(const struct bj_insn *in)
+{
+	return in->code == (BPF_JMP | BPF_JA) || in->code == (BPF_JMP32 | BPF_JA);
+}
+
+/*
+ * `jcc +1; ja X` (how compilers close a loop whose exit test is at the bottom) is `j!cc X`: one taken
+ * branch per iteration instead of two. Checked mode keeps both, as a backward ja carries a budget check.
+ */
+static long inverted_target(const struct jit_ctx *c, size_t i, long t, int *cc)
+{
+	if (c->checked || t != (long)i + 2 || !fusable(c, i + 1) || !is_ja(&c->insns[i + 1]))
+		return -1;
+	*cc ^= 1; /* x86 condition codes come in pairs that differ in bit 0 */
+	return bj_insn_target(c->insns, i + 1);
+}
+
+static void lower_jump(struct jit_ctx *c, size_t i, size_t *consumed)
 {
 	const struct bj_insn *in = &c->insns[i];
 	bool w = BJ_CLASS(in->code) == BPF_JMP;
 	uint8_t op = BJ_OP(in->code);
-	long t = bj_insn_target(c->insns, i);
-	int dst = reg_map[in->dst], src = reg_map[in->src];
+	long t = bj_insn_target(c->insns, i), inv;
+	int dst = reg_map[in->dst], src = reg_map[in->src], cc = jcc_of[op >> 4];
 
 	if (c->checked && t <= (long)i)
 		emit_budget(c, i, (uint32_t)(i - (size_t)t + 1));
@@ -612,7 +771,12 @@ static void lower_jump(struct jit_ctx *c, size_t i)
 	} else {
 		emit_alu_ri(c, 7, w, dst, in->imm);             /* cmp dst, imm */
 	}
-	emit_jcc_to(c, jcc_of[op >> 4], jump_addr(c, t));       /* jcc target */
+	inv = inverted_target(c, i, t, &cc);
+	if (inv >= 0) {
+		t = inv;
+		*consumed = 2;
+	}
+	emit_jcc_to(c, cc, jump_addr(c, t));                    /* jcc target */
 }
 
 static void lower_call_local(struct jit_ctx *c, size_t i)
@@ -666,15 +830,35 @@ static void lower_callx(struct jit_ctx *c, size_t i)
 	emit_helper_fault_check(c, i, c->callx_table[BJ_FUNC_TAIL_CALL] != NULL);
 }
 
+/* Callee-saved registers of the main frame, in push order: rbp (BPF r10) always, the others when used. */
+static size_t main_saved_regs(const struct jit_ctx *c, int regs[6])
+{
+	static const uint8_t callee_saved_bpf[4] = { 6, 7, 8, 9 };
+	size_t n = 0;
+
+	regs[n++] = RBP;
+	for (int k = 0; k < 4; k++)
+		if (c->used_regs & (1u << callee_saved_bpf[k]))
+			regs[n++] = reg_map[callee_saved_bpf[k]];
+	if (c->needs_run)
+		regs[n++] = RUN;
+	return n;
+}
+
+/* Frame below the saved registers: the BPF stack, plus 8 bytes when needed to keep calls 16-byte aligned. */
+static int32_t main_frame_size(const struct jit_ctx *c, size_t n_saved)
+{
+	return (int32_t)(c->stack_size + (n_saved % 2 ? 0 : 8));
+}
+
 static void emit_main_epilogue(struct jit_ctx *c)
 {
-	emit_alu_ri(c, 0, true, RSP, (int32_t)(c->stack_size + 8)); /* add rsp, stack + 8 */
-	emit_pop(c, R15);
-	emit_pop(c, R14);
-	emit_pop(c, R13);
-	emit_pop(c, R12);
-	emit_pop(c, RBX);
-	emit_pop(c, RBP);
+	int regs[6];
+	size_t n = main_saved_regs(c, regs);
+
+	emit_alu_ri(c, 0, true, RSP, main_frame_size(c, n)); /* add rsp, frame */
+	while (n)
+		emit_pop(c, regs[--n]);
 	emit1(c, 0xc3); /* ret */
 }
 
@@ -755,42 +939,45 @@ void lower_insn(struct jit_ctx *c, size_t i, size_t *consumed)
 		else if (op == BPF_CALL)
 			lower_call_helper(c, i);
 		else
-			lower_jump(c, i);
+			lower_jump(c, i, consumed);
 		break;
 	}
 }
 
+/* The x86 register of each BPF register that reads as zero until the program sets it (r1, r2: arguments). */
+static const uint8_t zeroed_at_entry[] = { 0, 3, 4, 5, 6, 7, 8, 9 };
+
 void lower_main_prologue(struct jit_ctx *c)
 {
 	static const uint8_t store = 0x89;
+	int regs[6];
+	size_t n = main_saved_regs(c, regs);
+	int32_t frame = main_frame_size(c, n);
 
-	emit_push(c, RBP);
-	emit_push(c, RBX);
-	emit_push(c, R12);
-	emit_push(c, R13);
-	emit_push(c, R14);
-	emit_push(c, R15);
-	emit_mov_rr(c, true, RUN, RDX);                                        /* mov r12, rdx (run) */
-	if (c->has_callbacks) {
-		emit_mov_imm64(c, AUX2, c->callback_hook);                     /* movabs r11, hook */
-		emit_rm_mem(c, &store, 1, true, AUX2, RUN, RUN_OFF(callback), false, 0); /* mov [r12 + callback], r11 */
-	} else {
-		emit_rm_mem(c, (const uint8_t *)"\xc7", 1, true, 0, RUN, RUN_OFF(callback), false, 0);
-		emit_bytes(c, "\0\0\0\0", 4);                                   /* mov qword [r12 + callback], 0 */
+	for (size_t k = 0; k < n; k++)
+		emit_push(c, regs[k]);
+	if (c->needs_run) {
+		emit_mov_rr(c, true, RUN, RDX);                                  /* mov r12, rdx (run) */
+		if (c->has_callbacks) {
+			emit_mov_imm64(c, AUX2, c->callback_hook);               /* movabs r11, hook */
+			emit_rm_mem(c, &store, 1, true, AUX2, RUN, RUN_OFF(callback), false, 0); /* mov [r12 + callback], r11 */
+		} else {
+			emit_rm_mem(c, (const uint8_t *)"\xc7", 1, true, 0, RUN, RUN_OFF(callback), false, 0);
+			emit_bytes(c, "\0\0\0\0", 4);                             /* mov qword [r12 + callback], 0 */
+		}
 	}
-	emit_alu_ri(c, 5, true, RSP, (int32_t)(c->stack_size + 8));           /* sub rsp, stack + 8 */
-	emit_rm_mem(c, &store, 1, true, RSP, RUN, RUN_OFF(stack_lo), false, 0); /* mov [r12 + lo], rsp */
-	emit_lea(c, RBP, RSP, (int32_t)c->stack_size);                         /* lea rbp, [rsp + stack] */
-	emit_rm_mem(c, &store, 1, true, RBP, RUN, RUN_OFF(stack_hi), false, 0); /* mov [r12 + hi], rbp */
-	/* Registers the program has not set read as zero, not as leftovers of the caller. */
-	emit_zero(c, RAX);
-	emit_zero(c, RDX);
-	emit_zero(c, RCX);
-	emit_zero(c, R8);
-	emit_zero(c, RBX);
-	emit_zero(c, R13);
-	emit_zero(c, R14);
-	emit_zero(c, R15);
+	emit_alu_ri(c, 5, true, RSP, frame);                                     /* sub rsp, frame */
+	if (c->needs_run)
+		emit_rm_mem(c, &store, 1, true, RSP, RUN, RUN_OFF(stack_lo), false, 0); /* mov [r12 + lo], rsp */
+	emit_lea(c, RBP, RSP, (int32_t)c->stack_size);                           /* lea rbp, [rsp + stack] */
+	if (c->needs_run)
+		emit_rm_mem(c, &store, 1, true, RBP, RUN, RUN_OFF(stack_hi), false, 0); /* mov [r12 + hi], rbp */
+	/* Registers the program has not set read as zero, not as leftovers of the caller. r0 is read by exit. */
+	for (size_t k = 0; k < sizeof(zeroed_at_entry); k++) {
+		uint8_t r = zeroed_at_entry[k];
+		if (r == 0 || (c->used_regs & (1u << r)))
+			emit_zero(c, reg_map[r]);
+	}
 }
 
 void lower_subprog_prologue(struct jit_ctx *c)

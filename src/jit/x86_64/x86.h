@@ -65,8 +65,13 @@ struct jit_ctx {
 	uint32_t *addrs;                 /* n + 1: where each insn's block starts (updated in place) */
 	bool *is_entry;                  /* insn starts a subprogram (target of a local call) */
 	bool *is_target;                 /* insn is a jump target (peepholes must not fuse across it) */
+	uint32_t *loop_end;              /* for a loop head (target of a backward jump): the last jump to it */
+	bool align_loops;                /* small loops are padded so as not to straddle a cache line */
 	uint32_t labels[LBL_COUNT];
 	uint32_t stack_size;             /* bytes of BPF stack: 512 per possible frame */
+	bool bmi2;                       /* shlx/shrx/sarx may be emitted */
+	bool needs_run;                  /* r12 and the stack bounds in the run are set up (calls, checked mode) */
+	uint16_t used_regs;              /* bit r: BPF register r appears in the program (all when it calls) */
 	bool changed;                    /* some address moved during this pass */
 	bool in_subprog;                 /* the instruction being lowered belongs to a subprogram */
 	bool has_callbacks;              /* the program loads subprogram addresses (ld_imm64 BPF_PSEUDO_FUNC) */
@@ -76,6 +81,8 @@ struct jit_ctx {
 	long err_insn;
 	char err_msg[128];
 };
+
+#define JIT_CACHE_LINE 64
 
 /* Bytes an instruction may take at most: sizes the first pass and the reservation. */
 #define JIT_MAX_INSN_BYTES 160
@@ -91,6 +98,7 @@ void bj_jit_fault(struct bj_run *run, uint32_t kind, uint32_t insn, uint64_t det
 /* encode.c: one x86 instruction each. */
 void emit_bytes(struct jit_ctx *c, const void *p, size_t n);
 void emit1(struct jit_ctx *c, uint8_t b);
+void emit_nops(struct jit_ctx *c, size_t n);
 void emit_fail(struct jit_ctx *c, int err, const char *msg);
 void emit_alu_rr(struct jit_ctx *c, uint8_t op, bool w, int dst, int src);
 void emit_alu_ri(struct jit_ctx *c, int ext, bool w, int dst, int32_t imm);
@@ -103,6 +111,10 @@ void emit_unary(struct jit_ctx *c, uint8_t op, int ext, bool w, int rm);
 void emit_shift_imm(struct jit_ctx *c, int ext, bool w, int dst, uint8_t imm);
 void emit_imul_rr(struct jit_ctx *c, bool w, int dst, int src);
 void emit_imul_ri(struct jit_ctx *c, bool w, int dst, int src, int32_t imm);
+void emit_shiftx(struct jit_ctx *c, int ext, bool w, int dst, int src, int count);
+void emit_rm_mem_index(struct jit_ctx *c, const uint8_t *op, size_t oplen, bool w, int reg, int base, int index,
+		       int32_t disp);
+void emit_lea_index(struct jit_ctx *c, int dst, int base, int index, int32_t disp);
 void emit_push(struct jit_ctx *c, int r);
 void emit_pop(struct jit_ctx *c, int r);
 void emit_lea(struct jit_ctx *c, int dst, int base, int32_t disp);
