@@ -325,7 +325,7 @@ static double compile_ns_per_insn(const struct bj_insn *insns, size_t n)
 
 /* Callgrind mode: each engine in a function of its own, so that inclusive counts separate them. */
 #define CG_LOOP(name)                                                        \
-	__attribute__((noipa)) static uint64_t name(call_fn fn, void *arg, long n) \
+	__attribute__((noinline, used)) static uint64_t name(call_fn fn, void *arg, long n) \
 	{                                                                    \
 		uint64_t r = 0;                                              \
 		for (long i = 0; i < n; i++)                                 \

@@ -354,8 +354,13 @@ static bool same_file(const char *a, const char *b)
 	bool same = fa && fb;
 	int ca, cb;
 
-	while (same && ((ca = fgetc(fa)) != EOF) | ((cb = fgetc(fb)) != EOF))
+	while (same) {
+		ca = fgetc(fa);
+		cb = fgetc(fb);
+		if (ca == EOF && cb == EOF)
+			break;
 		same = ca == cb;
+	}
 	if (fa)
 		fclose(fa);
 	if (fb)
