@@ -63,9 +63,9 @@ struct bj_prog_opts {
 	const struct bj_helper *helpers;
 	size_t n_helpers;
 	/*
-	 * Programs run in checked mode until a verifier proves them safe: every memory access is checked
-	 * against the regions the run may touch, and an instruction budget stops runaway loops.
-	 * `unchecked` opts out of the checks (for trusted code and benchmarks).
+	 * Programs that are not verified (see `unverified` below) run in checked mode: every memory access is
+	 * checked against the regions the run may touch, and an instruction budget stops runaway loops.
+	 * `unchecked` opts out of both verification and checks (for trusted code and benchmarks).
 	 */
 	bool unchecked;
 	/* Instructions a checked run may execute before it is stopped (0 = default, 1<<26). */
