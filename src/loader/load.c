@@ -6,7 +6,6 @@
 #include <bpf/btf.h>
 #include <bpfjet/helpers.h>
 #include <bpfjet/verifier.h>
-#include <bpfjet/xdp.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,9 +41,13 @@ struct load_ctx {
 	const struct bj_object_load_opts *opts;
 	struct bj_error *err;
 	struct bj_map **table;
-	/* The helpers of one program type (XDP or sk_buff), then the embedder's; the same for prototypes. */
-	struct bj_helper *xdp_helpers, *skb_helpers;
-	size_t n_type_xdp, n_type_skb, n_helpers;
+	/*
+	 * The embedder's helpers; sk_buff programs get the refusing sk_buff helpers before them (XDP programs
+	 * get the XDP runtime's from bj_prog__create itself). The same for prototypes.
+	 */
+	const struct bj_helper *helpers;
+	struct bj_helper *skb_helpers;
+	size_t n_type_skb, n_helpers;
 	struct bj_helper_proto *skb_protos;
 	size_t n_protos;
 };
@@ -326,16 +329,15 @@ static int collect_protos(struct load_ctx *c)
 
 static int collect_helpers(struct load_ctx *c)
 {
-	size_t n_xdp, n_user = BJ_OPTS_GET(c->opts, n_helpers, 0);
-	const struct bj_helper *xdp = bj_xdp_helpers(&n_xdp), *user = BJ_OPTS_GET(c->opts, helpers, NULL);
+	size_t n_user = BJ_OPTS_GET(c->opts, n_helpers, 0);
+	const struct bj_helper *user = BJ_OPTS_GET(c->opts, helpers, NULL);
 
 	if (n_user && !user)
 		return bj_fail(c->err, EINVAL, -1, -1, "bj_object_load_opts: n_helpers is %zu but helpers is NULL", n_user);
-	c->xdp_helpers = join_helpers(xdp, n_xdp, user, n_user);
 	c->skb_helpers = join_helpers(skb_helpers, BJ_ARRAY_SIZE(skb_helpers), user, n_user);
-	if (!c->xdp_helpers || !c->skb_helpers)
+	if (!c->skb_helpers)
 		return bj_fail(c->err, ENOMEM, -1, -1, "out of memory");
-	c->n_type_xdp = n_xdp;
+	c->helpers = user;
 	c->n_type_skb = BJ_ARRAY_SIZE(skb_helpers);
 	c->n_helpers = n_user;
 	return collect_protos(c);
@@ -353,14 +355,11 @@ static void helpers_for(const struct load_ctx *c, enum bj_prog_type type, const 
 
 	*protos = c->skb_protos + BJ_ARRAY_SIZE(skb_protos) - n_skb_protos;
 	*n_protos = n_skb_protos + c->n_protos;
-	if (type == BJ_PROG_TYPE_XDP) {
-		*h = c->xdp_helpers;
-		*n = c->n_type_xdp + c->n_helpers;
-	} else if (on_skb(type)) {
+	if (on_skb(type)) {
 		*h = c->skb_helpers;
 		*n = c->n_type_skb + c->n_helpers;
 	} else {
-		*h = c->xdp_helpers + c->n_type_xdp;
+		*h = c->helpers;
 		*n = c->n_helpers;
 	}
 }
@@ -482,7 +481,6 @@ int bj_object__load(struct bj_object *obj, const struct bj_object_load_opts *opt
 	if (ret)
 		ld_unload(obj);
 	free(c.table);
-	free(c.xdp_helpers);
 	free(c.skb_helpers);
 	free(c.skb_protos);
 	return ret;

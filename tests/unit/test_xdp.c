@@ -41,20 +41,17 @@ static uint64_t test_map_lookup(uint64_t map, uint64_t key, uint64_t r3, uint64_
 
 static struct bj_prog *make_prog(const char *text, enum bj_engine engine, bool checked)
 {
-	struct bj_helper helpers[16];
-	const struct bj_helper *xh;
+	/* XDP programs get the runtime's helpers by default; the map lookup is the test's own. */
+	static const struct bj_helper helpers[] = { { 1, "bpf_map_lookup_elem", test_map_lookup } };
 	struct bj_error err = { 0 };
 	struct bj_insn *insns;
 	struct bj_prog *prog;
-	size_t n, nh;
+	size_t n;
 
 	if (bj_asm(text, &insns, &n, &err))
 		fail_msg("asm: %s (insn %ld)", err.msg, err.insn);
-	xh = bj_xdp_helpers(&nh);
-	memcpy(helpers, xh, nh * sizeof(*xh));
-	helpers[nh++] = (struct bj_helper){ 1, "bpf_map_lookup_elem", test_map_lookup };
-	BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = engine, .helpers = helpers, .n_helpers = nh,
-		.unchecked = !checked, .unverified = checked);
+	BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = engine, .helpers = helpers,
+		.n_helpers = N(helpers), .unchecked = !checked, .unverified = checked);
 	if (bj_prog__create(insns, n, &po, &prog, &err))
 		fail_msg("create: %s (insn %ld)", err.msg, err.insn);
 	free(insns);
@@ -747,16 +744,12 @@ static uint64_t own_redirect(uint64_t ifindex, uint64_t flags, uint64_t r3, uint
 static void test_redirect_replaced(void **state)
 {
 	static const enum bj_xdp_exec execs[] = { BJ_XDP_EXEC_PER_PACKET, BJ_XDP_EXEC_REWRITE };
-	struct bj_helper helpers[16];
-	const struct bj_helper *xh;
+	static const struct bj_helper helpers[] = { { BJ_XDP_FN_REDIRECT, "own_redirect", own_redirect } };
 	struct bj_insn *insns;
-	size_t n, nh;
+	size_t n;
 
 	(void)state;
 	assert_int_equal(bj_asm("ldxw %r1, [%r1+12]\n mov %r2, 0\n call 23\n exit\n", &insns, &n, NULL), 0);
-	xh = bj_xdp_helpers(&nh);
-	memcpy(helpers, xh, nh * sizeof(*xh));
-	helpers[nh++] = (struct bj_helper){ BJ_XDP_FN_REDIRECT, "own_redirect", own_redirect };
 	for (size_t e = 0; e < N(execs); e++) {
 		uint32_t calls = 0;
 		struct bj_prog *prog;
@@ -764,7 +757,7 @@ static void test_redirect_replaced(void **state)
 		struct bj_xdp *x;
 
 		BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = BJ_ENGINE_JIT, .helpers = helpers,
-			.n_helpers = nh, .unchecked = true, .user = &calls);
+			.n_helpers = N(helpers), .unchecked = true, .user = &calls);
 		assert_int_equal(bj_prog__create(insns, n, &po, &prog, NULL), 0);
 		BJ_OPTS(bj_xdp_opts, xo, .exec = execs[e]);
 		assert_int_equal(bj_xdp__create(prog, &xo, &x, NULL), 0);
@@ -985,8 +978,7 @@ static void test_example_mac_swap(void **state)
 	struct bj_object *obj;
 	const struct bj_program *p;
 	const struct bj_insn *insns;
-	size_t n, nh;
-	const struct bj_helper *xh = bj_xdp_helpers(&nh);
+	size_t n;
 	struct result base = { 0 };
 
 	(void)state;
@@ -1003,8 +995,8 @@ static void test_example_mac_swap(void **state)
 		enum bj_xdp_exec used;
 		struct result r;
 
-		BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = md->engine, .helpers = xh,
-			.n_helpers = nh, .unchecked = !md->checked, .unverified = md->checked);
+		BJ_OPTS(bj_prog_opts, po, .type = BJ_PROG_TYPE_XDP, .engine = md->engine, .unchecked = !md->checked,
+			.unverified = md->checked);
 		assert_int_equal(bj_prog__create(insns, n, &po, &prog, NULL), 0);
 		r = run_capture(prog, md->exec, &used);
 		if (!m) {

@@ -581,7 +581,7 @@ struct run_env {
 	struct {
 		uint64_t regs, stack;
 	} poison;
-	struct bj_helper helpers[24];
+	struct bj_helper helpers[8];
 	size_t n_helpers;
 	struct bj_insn insns[MAX_INSNS + PROLOGUE_MAX];
 	size_t prologue;
@@ -644,20 +644,15 @@ static void build_prologue(struct run_env *env, const struct vprog *p)
 	put(env, INSN(BPF_ALU64 | BPF_MUL, 0, 0, 0, 19));
 }
 
-/* Our helpers, the XDP runner's for XDP programs, and the prologue's. */
-static void build_helpers(struct run_env *env, const struct vprog *p)
+/* Our helpers and the prologue's (the built-in and XDP runtime ones come with every program by default). */
+static void build_helpers(struct run_env *env)
 {
-	size_t n_xdp = 0;
-	const struct bj_helper *xdp = p->type == BJ_PROG_TYPE_XDP ? bj_xdp_helpers(&n_xdp) : NULL;
 	size_t n_fuzz = sizeof(fuzz_helpers) / sizeof(fuzz_helpers[0]);
 
-	env->n_helpers = 0;
-	if (n_xdp + n_fuzz + 1 > sizeof(env->helpers) / sizeof(env->helpers[0]))
-		n_xdp = 0;
-	if (n_xdp)
-		memcpy(env->helpers, xdp, n_xdp * sizeof(*xdp));
-	memcpy(env->helpers + n_xdp, fuzz_helpers, sizeof(fuzz_helpers));
-	env->n_helpers = n_xdp + n_fuzz;
+	_Static_assert(sizeof(fuzz_helpers) / sizeof(fuzz_helpers[0]) < sizeof(env->helpers) / sizeof(env->helpers[0]),
+		       "run_env.helpers holds the fuzz helpers and the poison helper");
+	memcpy(env->helpers, fuzz_helpers, sizeof(fuzz_helpers));
+	env->n_helpers = n_fuzz;
 	env->helpers[env->n_helpers++] = (struct bj_helper){ .id = HELPER_POISON, .name = "poison", .fn = helper_poison };
 }
 
@@ -683,7 +678,7 @@ static int env_create(const struct vprog *p, struct run_env **out)
 	if (!env)
 		return -ENOMEM;
 	build_prologue(env, p);
-	build_helpers(env, p);
+	build_helpers(env);
 	memcpy(env->insns + env->prologue, p->insns, p->n * sizeof(p->insns[0]));
 	ret = create_maps(p, &env->maps, &err);
 	BJ_OPTS(bj_prog_opts, opts, .type = p->type, .attach = p->attach, .unverified = true, .insn_budget = RUN_BUDGET,
