@@ -6,6 +6,8 @@
 #include <bpfjet/bpfjet.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 
 #define BJ_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BJ_UNUSED __attribute__((unused))
@@ -22,6 +24,15 @@ bool bj_opts_valid(const void *opts, size_t known_sz);
 /* Reads field `f` of an opts struct, or `def` when the caller's struct is too old to have it. */
 #define BJ_OPTS_GET(opts, f, def)                                                                        \
 	(((opts) && (opts)->sz >= offsetof(__typeof__(*(opts)), f) + sizeof((opts)->f)) ? (opts)->f : (def))
+
+/* A clock in nanoseconds (CLOCK_MONOTONIC for durations). */
+static inline uint64_t bj_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Fills err (if not NULL) and returns -errnum, so callers can `return bj_fail(...)`. */
 int bj_fail(struct bj_error *err, int errnum, long insn, long offset, const char *fmt, ...) BJ_PRINTF(5, 6);

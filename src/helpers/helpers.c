@@ -252,38 +252,30 @@ static uint64_t spin_unlock(uint64_t lock, uint64_t r2, uint64_t r3, uint64_t r4
 
 /* ---- time, randomness, where the run is ---- */
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t ktime_get_ns(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
 {
 	UNUSED5(r1, r2, r3, r4, r5), (void)run;
-	return clock_ns(CLOCK_MONOTONIC);
+	return bj_clock_ns(CLOCK_MONOTONIC);
 }
 
 static uint64_t ktime_get_boot_ns(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
 				  struct bj_run *run)
 {
 	UNUSED5(r1, r2, r3, r4, r5), (void)run;
-	return clock_ns(CLOCK_BOOTTIME);
+	return bj_clock_ns(CLOCK_BOOTTIME);
 }
 
 static uint64_t ktime_get_coarse_ns(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
 				    struct bj_run *run)
 {
 	UNUSED5(r1, r2, r3, r4, r5), (void)run;
-	return clock_ns(CLOCK_MONOTONIC_COARSE);
+	return bj_clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 static uint64_t jiffies64(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, struct bj_run *run)
 {
 	UNUSED5(r1, r2, r3, r4, r5), (void)run;
-	return clock_ns(CLOCK_MONOTONIC_COARSE) / (1000000000ull / BJ_JIFFIES_HZ);
+	return bj_clock_ns(CLOCK_MONOTONIC_COARSE) / (1000000000ull / BJ_JIFFIES_HZ);
 }
 
 /* splitmix64: the state only has to differ between runs, and 0 marks a generator not seeded yet. */
@@ -295,7 +287,7 @@ static uint64_t get_prandom_u32(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t 
 	UNUSED5(r1, r2, r3, r4, r5);
 	if (BJ_UNLIKELY(!run->prandom)) {
 		if (getrandom(&run->prandom, sizeof(run->prandom), GRND_NONBLOCK) != sizeof(run->prandom))
-			run->prandom = clock_ns(CLOCK_MONOTONIC) ^ (uintptr_t)run;
+			run->prandom = bj_clock_ns(CLOCK_MONOTONIC) ^ (uintptr_t)run;
 		run->prandom |= 1;
 	}
 	z = (run->prandom += 0x9e3779b97f4a7c15ull);

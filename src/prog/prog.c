@@ -459,8 +459,6 @@ void bj_prog_run_init(const struct bj_prog *prog, struct bj_run *run)
 	run->user = prog->user;
 	run->trace = prog->trace;
 	run->trace_ctx = prog->trace_ctx;
-	run->maps = prog->maps;
-	run->n_maps = prog->n_maps;
 	run_set_prog(prog, run);
 }
 
@@ -488,14 +486,6 @@ static int check_mem_size(const struct bj_prog *prog, size_t size, struct bj_err
 		return bj_fail(err, EINVAL, -1, -1, "%zu bytes of data, but the program was verified for at least %u", size,
 			       prog->mem_size);
 	return 0;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int run_fault(const struct bj_run *run, struct bj_error *err)
@@ -536,7 +526,7 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory for %u bytes of data", size);
 
 	/* The clock covers the fresh copy of the input too: reading it per run would cost more than small programs. */
-	t0 = now_ns();
+	t0 = bj_clock_ns(CLOCK_MONOTONIC);
 	bj_epoch_enter();
 	for (done = 0; done < repeat; done++) {
 		if (size)
@@ -549,7 +539,7 @@ int bj_prog__run(struct bj_prog *prog, struct bj_run_opts *opts, struct bj_error
 			break;
 	}
 	bj_epoch_exit();
-	opts->duration_ns = (now_ns() - t0) / (done ? done : 1);
+	opts->duration_ns = (bj_clock_ns(CLOCK_MONOTONIC) - t0) / (done ? done : 1);
 	opts->retval = r0;
 	ret = run.fault ? run_fault(&run, err) : copy_data_out(opts, buf, size, err);
 	free(buf);

@@ -13,14 +13,6 @@
 
 #include "verifier/vstate.h"
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static bool is_pseudo_func(const struct bj_insn *in)
 {
 	return in->code == BJ_LDDW && in->src == BPF_PSEUDO_FUNC;
@@ -1078,7 +1070,7 @@ int bj_verify(const struct bj_insn *insns, size_t n, const struct bj_verifier_op
 	      struct bj_verifier_stats *stats, struct bj_error *err)
 {
 	struct venv env = { 0 };
-	uint64_t t0 = now_ns(), ns;
+	uint64_t t0 = bj_clock_ns(CLOCK_MONOTONIC), ns;
 	int ret;
 
 	if (stats)
@@ -1106,7 +1098,7 @@ int bj_verify(const struct bj_insn *insns, size_t n, const struct bj_verifier_op
 		ret = do_check(&env);
 	if (!ret)
 		ret = chain_depth(&env, 0, 0, 0, 0);
-	ns = now_ns() - t0;
+	ns = bj_clock_ns(CLOCK_MONOTONIC) - t0;
 	if (env.log.level)
 		print_stats(&env, ns);
 	fill_stats(&env, stats, ns);

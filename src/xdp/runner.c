@@ -63,14 +63,6 @@ const char *bj_xdp_action__name(uint32_t action)
 	return action < BJ_XDP_N_ACTIONS ? names[action] : "unknown";
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Busy time is counted in the time stamp counter where there is one: two clock_gettime calls per batch took
  * about 140 ns on the development VM, up to 2 ns a packet, as much as a batched drop program.
@@ -81,14 +73,14 @@ static inline uint64_t ticks(void)
 #if defined(__x86_64__)
 	return __rdtsc();
 #else
-	return mono_ns();
+	return bj_clock_ns(CLOCK_MONOTONIC);
 #endif
 }
 
 static uint64_t ticks_to_ns(const struct bj_xdp *x, uint64_t t)
 {
 #if defined(__x86_64__)
-	uint64_t dn = mono_ns() - x->t0_ns, dt = ticks() - x->t0_ticks;
+	uint64_t dn = bj_clock_ns(CLOCK_MONOTONIC) - x->t0_ns, dt = ticks() - x->t0_ticks;
 
 	return dt ? (uint64_t)((double)t * ((double)dn / (double)dt)) : 0;
 #else
@@ -282,7 +274,7 @@ int bj_xdp__create(struct bj_prog *prog, const struct bj_xdp_opts *opts, struct 
 	if (!x)
 		return bj_fail(err, ENOMEM, -1, -1, "out of memory");
 	x->prog = prog;
-	x->t0_ns = mono_ns();
+	x->t0_ns = bj_clock_ns(CLOCK_MONOTONIC);
 	x->t0_ticks = ticks();
 	x->batch_size = BJ_OPTS_GET(opts, batch_size, 0) ? BJ_OPTS_GET(opts, batch_size, 0) : BJ_IO_BATCH_SIZE;
 	x->n_workers = BJ_OPTS_GET(opts, n_workers, 0) ? BJ_OPTS_GET(opts, n_workers, 0) : 1;
@@ -877,7 +869,7 @@ int bj_xdp__run_io(struct bj_xdp *x, unsigned worker, struct bj_io *io, const st
 		   struct bj_error *err)
 {
 	uint64_t duration_ms = BJ_OPTS_GET(opts, duration_ms, 0), max = BJ_OPTS_GET(opts, max_packets, 0);
-	uint64_t end = duration_ms ? mono_ns() + duration_ms * 1000000ull : 0, seen = 0;
+	uint64_t end = duration_ms ? bj_clock_ns(CLOCK_MONOTONIC) + duration_ms * 1000000ull : 0, seen = 0;
 	bool deliver = !BJ_OPTS_GET(opts, no_delivery, false);
 	struct bj_batch *b;
 	int ret;
@@ -908,7 +900,7 @@ int bj_xdp__run_io(struct bj_xdp *x, unsigned worker, struct bj_io *io, const st
 				break;
 			seen += b->n;
 		}
-		if ((max && seen >= max) || (end && mono_ns() >= end))
+		if ((max && seen >= max) || (end && bj_clock_ns(CLOCK_MONOTONIC) >= end))
 			break;
 	}
 	bj_batch__destroy(b);
