@@ -3,6 +3,7 @@
 #ifndef BJ_CLI_H
 #define BJ_CLI_H
 
+#include <bpfjet/prog.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,9 @@ struct cli_command {
 
 /* `xdp run OBJ.o --kernel`: the program in Linux, BPF_PROG_TEST_RUN per frame. Returns the exit status. */
 int cli_xdp_kernel_run(const char *obj, const char *prog, const char *pcap_in, uint32_t repeat, bool json);
+
+/* The program type's name as bpfjet prints it ("xdp", "mem", ...). */
+const char *cli_prog_type_name(enum bj_prog_type t);
 
 /* `prog dump xlated OBJ.o [--prog NAME]`: the programs after relocation, as text. Returns the exit status. */
 int cli_dump_xlated(const char *path, const char *prog_name);
