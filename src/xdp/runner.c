@@ -403,7 +403,9 @@ static void run_per_packet(struct bj_xdp *x, struct bj_xdp_worker *w, struct cou
 		if (x->checked) {
 			bj_run_add_region(run, f->buf, f->buf_sz, true);
 			bj_run_add_region(run, &s->md, sizeof(s->md), false);
-			bj_prog_add_map_regions(x->prog, run);
+			/* bj_prog_invoke adds the program's global data itself; direct calls do not. */
+			if (x->call != CALL_INVOKE)
+				bj_prog_add_map_regions(x->prog, run);
 		}
 		w->cur_ctx = (uintptr_t)s;
 		r0 = call_one(x, dispatch, s, run);
