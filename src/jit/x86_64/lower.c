@@ -15,7 +15,7 @@
 
 #include "jit/x86_64/x86.h"
 
-static const uint8_t reg_map[BJ_NREGS] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
+const uint8_t reg_map[BJ_NREGS] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
 
 #define RUN_OFF(f) ((int32_t)offsetof(struct bj_run, f))
 
@@ -37,7 +37,7 @@ static bool alu_simple(uint8_t op, struct alu_op *out)
 	}
 }
 
-static uint32_t jump_addr(const struct jit_ctx *c, long t)
+uint32_t jump_addr(const struct jit_ctx *c, long t)
 {
 	return c->addrs[t] + (c->is_entry[t] ? JIT_SUBPROG_PROLOGUE_LEN : 0);
 }
@@ -66,7 +66,7 @@ static void emit_zero(struct jit_ctx *c, int r)
 }
 
 /* Loads imm into r through a random key, so that the program's constants never appear in the image. */
-static void emit_blinded_imm(struct jit_ctx *c, bool is64, int r, int32_t imm)
+void emit_blinded_imm(struct jit_ctx *c, bool is64, int r, int32_t imm)
 {
 	int32_t key = (int32_t)c->blind_key;
 
@@ -362,7 +362,7 @@ static void lower_mov(struct jit_ctx *c, const struct bj_insn *in, bool w, int d
 }
 
 /* Insn i exists and only falls in from i - 1: no jump lands on it, so it may share its predecessor's code. */
-static bool fusable(const struct jit_ctx *c, size_t i)
+bool fusable(const struct jit_ctx *c, size_t i)
 {
 	return i < c->n && !c->is_target[i] && !c->is_entry[i];
 }
@@ -718,13 +718,13 @@ static void lower_atomic(struct jit_ctx *c, size_t i)
 
 /* --- jumps and calls --- */
 
-static const int jcc_of[16] = {
+const int jcc_of[16] = {
 	[BPF_JEQ >> 4] = CC_E,   [BPF_JGT >> 4] = CC_A,  [BPF_JGE >> 4] = CC_AE, [BPF_JSET >> 4] = CC_NE,
 	[BPF_JNE >> 4] = CC_NE,  [BPF_JSGT >> 4] = CC_G, [BPF_JSGE >> 4] = CC_GE, [BPF_JLT >> 4] = CC_B,
 	[BPF_JLE >> 4] = CC_BE,  [BPF_JSLT >> 4] = CC_L, [BPF_JSLE >> 4] = CC_LE,
 };
 
-static bool is_ja(const struct bj_insn *in)
+bool is_ja(const struct bj_insn *in)
 {
 	return in->code == (BPF_JMP | BPF_JA) || in->code == (BPF_JMP32 | BPF_JA);
 }

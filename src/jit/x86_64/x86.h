@@ -125,7 +125,13 @@ size_t emit_jcc8_fwd(struct jit_ctx *c, int cc);
 size_t emit_jmp8_fwd(struct jit_ctx *c);
 void patch_rel8(struct jit_ctx *c, size_t at);
 
-/* lower.c */
+/* lower.c: the register mapping and the pieces the pattern lowerings below share with it. */
+extern const uint8_t reg_map[BJ_NREGS];
+extern const int jcc_of[16];           /* x86 condition of each BPF jump op (by op >> 4) */
+uint32_t jump_addr(const struct jit_ctx *c, long t);
+bool fusable(const struct jit_ctx *c, size_t i);
+bool is_ja(const struct bj_insn *in);
+void emit_blinded_imm(struct jit_ctx *c, bool is64, int r, int32_t imm);
 void lower_main_prologue(struct jit_ctx *c);
 void lower_subprog_prologue(struct jit_ctx *c);
 void lower_insn(struct jit_ctx *c, size_t i, size_t *consumed);
