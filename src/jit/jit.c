@@ -42,6 +42,7 @@ struct jit_scratch {
 	bool *is_entry;
 	bool *is_target;
 	uint32_t *loop_end;
+	uint32_t *sole_jumper;
 	uint32_t *func; /* subprogram index of each instruction */
 };
 
@@ -51,6 +52,7 @@ static void scratch_free(struct jit_scratch *s)
 	free(s->is_entry);
 	free(s->is_target);
 	free(s->loop_end);
+	free(s->sole_jumper);
 	free(s->func);
 }
 
@@ -81,6 +83,7 @@ static int mark_insns(const struct bj_insn *insns, size_t n, bj_helper_fn const 
 			t = bj_insn_target(insns, i);
 			if (t < 0 || (size_t)t >= n)
 				return bj_fail(err, EINVAL, (long)i, -1, "jump out of range from insn %zu to %ld", i, t);
+			s->sole_jumper[t] = s->is_target[t] ? JIT_NO_SOLE_JUMPER : (uint32_t)i;
 			s->is_target[t] = true;
 			if (t <= (long)i)
 				s->loop_end[t] = (uint32_t)i;
@@ -188,8 +191,9 @@ static int setup_scratch(struct jit_scratch *s, size_t n)
 	s->is_entry = calloc(n + 1, sizeof(*s->is_entry));
 	s->is_target = calloc(n + 1, sizeof(*s->is_target));
 	s->loop_end = calloc(n + 1, sizeof(*s->loop_end));
+	s->sole_jumper = calloc(n + 1, sizeof(*s->sole_jumper));
 	s->func = calloc(n + 1, sizeof(*s->func));
-	return s->addrs && s->is_entry && s->is_target && s->loop_end && s->func ? 0 : -ENOMEM;
+	return s->addrs && s->is_entry && s->is_target && s->loop_end && s->sole_jumper && s->func ? 0 : -ENOMEM;
 }
 
 /* BMI2 (shlx/shrx/sarx), from the CPU model libgcc reads once at start-up: CPUID traps in a VM. */
@@ -349,6 +353,7 @@ int bj_jit_compile(const struct bj_insn *insns, size_t n, bj_helper_fn const hel
 	c.is_entry = s.is_entry;
 	c.is_target = s.is_target;
 	c.loop_end = s.loop_end;
+	c.sole_jumper = s.sole_jumper;
 	c.align_loops = true;
 	c.bmi2 = !(opts && opts->baseline_isa) && cpu_has_bmi2();
 	scan_usage(&c);

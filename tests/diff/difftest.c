@@ -357,6 +357,33 @@ static void gen_branch(struct gen *g, int depth)
 	(void)at;
 }
 
+/*
+ * `if c goto L1; alu; L1: if c goto L2; alu; L2:` (clang's `if (c) { a; b; }` when both became selects):
+ * the JIT drops the second test when the first ALU code leaves the tested registers alone, which it
+ * sometimes does not.
+ */
+static void gen_repeated_test(struct gen *g)
+{
+	struct bj_insn test;
+	size_t at;
+
+	gen_cond_jump(g, 0);
+	if (g->err)
+		return;
+	at = g->p->n - 1;
+	test = g->p->insns[at];
+	for (int k = 0; k < 2; k++) {
+		gen_alu(g);
+		if (g->err)
+			return;
+		g->p->insns[at].off = (int16_t)(g->p->n - at - 1);
+		if (k == 0) {
+			at = g->p->n;
+			emit(g, test);
+		}
+	}
+}
+
 /* r9 = trip count; body; r9 -= 1; if r9 != 0 goto body. */
 static void gen_loop(struct gen *g, int depth)
 {
@@ -426,8 +453,10 @@ static void gen_item(struct gen *g, int depth)
 		gen_store(g, false);
 	else if (k < 70)
 		gen_atomic(g, false);
-	else if (k < 86 && depth < 4)
+	else if (k < 84 && depth < 4)
 		gen_branch(g, depth);
+	else if (k < 86)
+		gen_repeated_test(g);
 	else if (k < 91 && !g->in_loop && depth < 3)
 		gen_loop(g, depth);
 	else if (k < 95 && g->func + 1 < g->n_funcs)

@@ -534,6 +534,103 @@ static void test_fused_shapes(void **state)
 	print_message("%u shape programs, each in %zu JIT modes\n", runs, N(jit_modes));
 }
 
+/*
+ * Repeated tests: `if d op t goto +1; body; if d op t goto +1; ...` (t = s or k). Where the body leaves d and
+ * s alone and nothing else jumps to the second test, the first jumps to the second's target and the second
+ * has no code; otherwise both stay. Either way the results are the interpreter's.
+ */
+enum repeat_kind { REPEAT_PAIR, REPEAT_CHAIN, REPEAT_CLOBBERS_D, REPEAT_CLOBBERS_S, REPEAT_OTHER_JUMPER, REPEAT_N };
+
+struct repeated {
+	struct bj_insn body[16];
+	size_t n;
+	size_t second;   /* index in body of the repeated test */
+	bool threaded;   /* it needs no code */
+};
+
+static struct repeated repeated_tests(enum repeat_kind kind, struct bj_insn test, uint8_t d, uint8_t s, uint8_t x)
+{
+	struct repeated r = { .threaded = kind == REPEAT_PAIR || kind == REPEAT_CHAIN };
+	bool reg = BJ_SRCBIT(test.code);
+
+	test.off = 1;
+	if (kind == REPEAT_OTHER_JUMPER)
+		r.body[r.n++] = I(BPF_JMP | BPF_JSGT | BPF_K, x, 0, 2, 5); /* to the second test too */
+	r.body[r.n++] = test;
+	if (kind == REPEAT_CLOBBERS_D)
+		r.body[r.n++] = ALU64K(BPF_ADD, d, 1);
+	else if (kind == REPEAT_CLOBBERS_S && reg)
+		r.body[r.n++] = ALU64(BPF_MOV, s, x);
+	else
+		r.body[r.n++] = ALU64K(BPF_ADD, x, 3);
+	r.second = r.n;
+	r.body[r.n++] = test;
+	r.body[r.n++] = ALU64K(BPF_XOR, x, 0x55);
+	if (kind == REPEAT_CHAIN) {
+		r.body[r.n++] = I(BPF_STX | BPF_MEM | BPF_DW, 10, x, -8, 0); /* stores and loads keep the test */
+		r.body[r.n++] = I(BPF_LDX | BPF_MEM | BPF_DW, 0, 10, -8, 0);
+		r.body[r.n++] = test;
+		r.body[r.n++] = ALU64K(BPF_MUL, x, 3);
+	}
+	if (kind == REPEAT_CLOBBERS_S && !reg)
+		r.threaded = true;
+	return r;
+}
+
+/* Insn i of prog has machine code of its own in the plain JIT's image. */
+static bool insn_has_code(const struct bj_insn *prog, size_t n, size_t i)
+{
+	struct bj_jit_code *code;
+	struct bj_error err = { 0 };
+	const uint32_t *offsets;
+	bool has;
+
+	if (bj_jit_compile(prog, n, helpers, NULL, &code, &err))
+		fail_msg("compile: %s", err.msg);
+	offsets = bj_jit_code_offsets(code, NULL);
+	has = offsets[i] != offsets[i + 1];
+	bj_jit_code_free(code);
+	return has;
+}
+
+static void test_repeated_tests(void **state)
+{
+	static const uint8_t jops[] = { BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT,
+					BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE };
+	static const uint8_t roles[][3] = { { 2, 3, 4 }, { 0, 3, 4 }, { 6, 7, 5 }, { 9, 8, 6 } };
+	struct bj_insn prog[96], body[24];
+	char what[96];
+	unsigned runs = 0;
+
+	(void)state;
+	for (size_t j = 0; j < N(jops); j++)
+	for (int cls = 0; cls < 2; cls++)
+	for (int reg = 0; reg < 2; reg++)
+	for (int kind = 0; kind < REPEAT_N; kind++)
+	for (size_t ro = 0; ro < N(roles); ro++)
+	for (unsigned seed = 0; seed < 4; seed++) {
+		uint8_t d = roles[ro][0], s = roles[ro][1], x = roles[ro][2];
+		int32_t k = shape_imms[(j + ro + seed) % N(shape_imms)];
+		struct bj_insn test = I((cls ? BPF_JMP32 : BPF_JMP) | jops[j] | (reg ? BPF_X : BPF_K), d, reg ? s : 0, 1,
+					reg ? 0 : k);
+		struct repeated r = repeated_tests((enum repeat_kind)kind, test, d, s, x);
+		size_t pre = 0;
+
+		if (seed & 1) /* d equal to what it is tested against, so that both ways are taken */
+			body[pre++] = reg ? ALU64(BPF_MOV, d, s) : ALU64K(BPF_MOV, d, k);
+		memcpy(body + pre, r.body, r.n * sizeof(*r.body));
+		size_t n = shape_prog(prog, body, pre + r.n, seed * 7 + (unsigned)ro);
+		snprintf(what, sizeof(what), "repeat op 0x%x cls %d reg %d kind %d roles %zu seed %u", jops[j], cls, reg,
+			 kind, ro, seed);
+		check_against_interp(prog, n, what);
+		size_t second = 18 + pre + r.second; /* shape_prog loads 9 registers first, 2 insns each */
+		if (insn_has_code(prog, n, second) == r.threaded)
+			fail_msg("%s: the repeated test is %s", what, r.threaded ? "still emitted" : "dropped");
+		runs++;
+	}
+	print_message("%u repeated-test programs, each in %zu JIT modes\n", runs, N(jit_modes));
+}
+
 /* --- the C calling convention: rbx, rbp, r12..r15 survive a run whatever the program uses --- */
 
 /*
@@ -940,6 +1037,7 @@ int main(void)
 		cmocka_unit_test(test_conformance_blinded),
 		cmocka_unit_test(test_alu_register_roles),
 		cmocka_unit_test(test_fused_shapes),
+		cmocka_unit_test(test_repeated_tests),
 		cmocka_unit_test(test_callee_saved_kept),
 		cmocka_unit_test(test_small_loops_in_one_line),
 		cmocka_unit_test(test_checked_faults),

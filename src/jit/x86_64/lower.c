@@ -741,6 +741,77 @@ static long inverted_target(const struct jit_ctx *c, size_t i, long t, int *cc)
 	return bj_insn_target(c->insns, i + 1);
 }
 
+/* The insn writes BPF register r, or is no straight-line code (a jump, call or exit). */
+static bool clobbers(const struct bj_insn *in, uint8_t r)
+{
+	switch (BJ_CLASS(in->code)) {
+	case BPF_ALU:
+	case BPF_ALU64:
+	case BPF_LDX:
+	case BPF_LD:
+		return in->dst == r;
+	case BPF_ST:
+		return false;
+	case BPF_STX:
+		if (BJ_MODE(in->code) != BPF_ATOMIC)
+			return false;
+		if (in->imm == BPF_CMPXCHG)
+			return r == 0;
+		return (in->imm & BPF_FETCH) && in->src == r;
+	default:
+		return true;
+	}
+}
+
+static bool same_test(const struct bj_insn *a, const struct bj_insn *b)
+{
+	return a->code == b->code && a->dst == b->dst && a->imm == b->imm && (!BJ_SRCBIT(a->code) || a->src == b->src);
+}
+
+/* How far apart two tests may be for threading: keeps the scan per jump short. */
+#define JIT_THREAD_MAX_GAP 16
+
+/*
+ * Jump threading over a repeated test. Clang's BPF code for `if (c) { a; b; }` whose assignments each
+ * became a select tests c once per assignment: `if c goto +1; a; if c goto +1; b`. When the second test
+ * (at j, the target of jump i) is reached only from i, by i's jump or by falling through straight-line
+ * code that leaves the tested registers alone, its outcome is i's: i can jump straight to j's target, and
+ * j needs no code. Forward jumps only, so no budget check (checked mode) is folded away.
+ */
+static bool repeats_test(const struct jit_ctx *c, size_t i, long j)
+{
+	const struct bj_insn *a = &c->insns[i];
+
+	if (j <= (long)i + 1 || j - (long)i > JIT_THREAD_MAX_GAP || (size_t)j >= c->n || c->sole_jumper[j] != i ||
+	    c->is_entry[j] || is_ja(a) || !same_test(a, &c->insns[j]) || bj_insn_target(c->insns, (size_t)j) <= j)
+		return false;
+	for (size_t k = i + 1; k < (size_t)j; k++)
+		if (!fusable(c, k) || clobbers(&c->insns[k], a->dst) ||
+		    (BJ_SRCBIT(a->code) && clobbers(&c->insns[k], a->src)))
+			return false;
+	return true;
+}
+
+/* Jump i's test repeats one before it (see repeats_test): it never jumps, as its sole jumper jumps past it. */
+static bool is_repeated_test(const struct jit_ctx *c, size_t i)
+{
+	uint32_t from = c->sole_jumper[i];
+
+	return c->is_target[i] && from != JIT_NO_SOLE_JUMPER && repeats_test(c, from, (long)i);
+}
+
+/* Where jump i goes once the repeated tests along its target chain are threaded. */
+static long threaded_target(const struct jit_ctx *c, size_t i, long t)
+{
+	size_t from = i;
+
+	while (repeats_test(c, from, t)) {
+		from = (size_t)t;
+		t = bj_insn_target(c->insns, from);
+	}
+	return t;
+}
+
 static void lower_jump(struct jit_ctx *c, size_t i, size_t *consumed)
 {
 	const struct bj_insn *in = &c->insns[i];
@@ -756,8 +827,9 @@ static void lower_jump(struct jit_ctx *c, size_t i, size_t *consumed)
 			emit_jmp_to(c, jump_addr(c, t)); /* jmp target */
 		return;
 	}
-	if (t == (long)i + 1)
+	if (t == (long)i + 1 || is_repeated_test(c, i))
 		return; /* both ways lead to the next instruction */
+	t = threaded_target(c, i, t);
 	if (BJ_SRCBIT(in->code)) {
 		emit_alu_rr(c, op == BPF_JSET ? 0x85 : 0x39, w, dst, src); /* test|cmp dst, src */
 	} else if (c->blind) {

@@ -66,6 +66,7 @@ struct jit_ctx {
 	bool *is_entry;                  /* insn starts a subprogram (target of a local call) */
 	bool *is_target;                 /* insn is a jump target (peepholes must not fuse across it) */
 	uint32_t *loop_end;              /* for a loop head (target of a backward jump): the last jump to it */
+	uint32_t *sole_jumper;           /* for a jump target: the one jump to it, or JIT_NO_SOLE_JUMPER */
 	bool align_loops;                /* small loops are padded so as not to straddle a cache line */
 	uint32_t labels[LBL_COUNT];
 	uint32_t stack_size;             /* bytes of BPF stack: 512 per possible frame */
@@ -81,6 +82,8 @@ struct jit_ctx {
 	long err_insn;
 	char err_msg[128];
 };
+
+#define JIT_NO_SOLE_JUMPER UINT32_MAX
 
 #define JIT_CACHE_LINE 64
 
