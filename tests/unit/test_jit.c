@@ -377,6 +377,13 @@ SHAPE(lea_then_target, ALU64(BPF_MOV, d, s), I(BPF_JMP | BPF_JEQ | BPF_X, s, x, 
       ALU64(BPF_ADD, d, x))
 SHAPE(lea_sub_k, ALU64(BPF_MOV, d, s), ALU64K(BPF_SUB, d, k))
 /* A stack slot's address: mov d, r10; add d, -64; add d, x (x in 0..56, 8-aligned), then a store through it */
+/* The sum zero-extended (32-bit index arithmetic): the 32-bit lea; sign-extended: not */
+SHAPE(lea_zext_k, ALU64(BPF_MOV, d, s), ALU64K(BPF_ADD, d, k), ALU64K(BPF_LSH, d, 32), ALU64K(BPF_RSH, d, 32))
+SHAPE(lea_zext_k_x, ALU64(BPF_MOV, d, s), ALU64K(BPF_ADD, d, k), ALU64(BPF_ADD, d, x), ALU64K(BPF_LSH, d, 32),
+      ALU64K(BPF_RSH, d, 32))
+SHAPE(lea_zext_x, ALU64(BPF_MOV, d, s), ALU64(BPF_ADD, d, x), ALU64K(BPF_LSH, d, 32), ALU64K(BPF_RSH, d, 32))
+SHAPE(lea_sext_x, ALU64(BPF_MOV, d, s), ALU64(BPF_ADD, d, x), ALU64K(BPF_LSH, d, 32), ALU64K(BPF_ARSH, d, 32))
+SHAPE(lea_zext_other_reg, ALU64(BPF_MOV, d, s), ALU64(BPF_ADD, d, x), ALU64K(BPF_LSH, x, 32), ALU64K(BPF_RSH, x, 32))
 SHAPE(lea_stack,
       ALU64(BPF_MOV, x, s), ALU64K(BPF_AND, x, 0x38), I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -64, 0),
       I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -56, 0), I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -48, 0),
@@ -439,7 +446,8 @@ static size_t shape_loop(struct bj_insn *out, uint8_t cls, uint8_t op, bool reg,
 static const shape_fn shapes[] = {
 	zext_mov, zext_mov_k, zext_add, zext_add_k, zext_sub, zext_sub_k, zext_mul, zext_mul_k, zext_and,
 	zext_or_k, zext_xor, zext_rsh, zext_arsh_k, zext_movsx, zext_other_reg, zext_pair_is_target, sext_pair,
-	lea_k, lea_k_x, lea_x, lea_s_s, lea_k_self, lea_then_target, lea_sub_k, lea_stack, load_b, load_h, load_w,
+	lea_k, lea_k_x, lea_x, lea_s_s, lea_k_self, lea_then_target, lea_sub_k, lea_zext_k, lea_zext_k_x,
+	lea_zext_x, lea_sext_x, lea_zext_other_reg, lea_stack, load_b, load_h, load_w,
 	load_dw, load_sb, load_sh, load_sw, load_k, load_other_reg, mask_b, mask_h, mask_b32, mask_h_mixed, mask_self,
 	mask_other_reg, mask_not_byte, not64, not32,
 	shift_by_reg,

@@ -435,6 +435,7 @@ static bool lower_load_through(struct jit_ctx *c, size_t i, uint8_t d, int base,
  */
 static size_t lower_lea_chain(struct jit_ctx *c, size_t i)
 {
+	static const uint8_t lea = 0x8d;
 	const struct bj_insn *mov = &c->insns[i], *a1, *a2;
 	int32_t disp = 0;
 	int index = -1;
@@ -462,11 +463,13 @@ static size_t lower_lea_chain(struct jit_ctx *c, size_t i)
 	}
 	if (lower_load_through(c, i + used, mov->dst, reg_map[mov->src], index, disp))
 		return used + 1;
+	/* A zero-extension of the sum (32-bit index arithmetic) is the 32-bit lea: it clears the upper half. */
+	bool zext = i + used + 1 < c->n && is_zext_pair(c, i + used, mov->dst);
 	if (index < 0)
-		emit_lea(c, reg_map[mov->dst], reg_map[mov->src], disp);                /* lea d, [s + imm] */
+		emit_rm_mem(c, &lea, 1, !zext, reg_map[mov->dst], reg_map[mov->src], disp, false, 0); /* lea d, [s + imm] */
 	else
-		emit_lea_index(c, reg_map[mov->dst], reg_map[mov->src], index, disp); /* lea d, [s + x + imm] */
-	return used;
+		emit_rm_mem_index(c, &lea, 1, !zext, reg_map[mov->dst], reg_map[mov->src], index, disp); /* lea d, [s + x + imm] */
+	return used + (zext ? 2 : 0);
 }
 
 static bool is_byte_or_word_mask(const struct bj_insn *in)
