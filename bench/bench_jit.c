@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Claim: the JIT runs compute programs within 1.3x of the same C compiled natively (geometric mean), and no
- * slower than the kernel's JIT. Each program of bench/jit/ runs in the same process four ways: native -O2,
+ * slower than the kernel's JIT. Each program of bench/jit/ runs in the same process five ways: native -O2,
+ * native -O2 without vectorisation (the JIT emits scalar code: the difference is what SIMD alone buys),
  * the bpfjet JIT and interpreter (both unchecked), and the machine code the kernel's JIT made for it (read
  * back with BPF_OBJ_GET_INFO_BY_FD and run here), all called the same way from the same loop and timed with
  * the thread's CPU clock, so that time the thread spends preempted counts for none of them. The kernel's own
@@ -28,7 +29,7 @@
 #include "jit/jit.h"
 
 #define PROGS(X) X(sieve) X(memops) X(checksum) X(hash) X(intlog) X(dswitch) X(sort) X(crc32) X(empty)
-#define DECLARE(n) int bench_native_##n(void *ctx);
+#define DECLARE(n) int bench_native_##n(void *ctx); int bench_scalar_##n(void *ctx);
 PROGS(DECLARE)
 #undef DECLARE
 
@@ -39,9 +40,10 @@ PROGS(DECLARE)
 struct bench_prog {
 	const char *name;
 	int (*native)(void *ctx);
+	int (*scalar)(void *ctx); /* native -O2 without vectorisation */
 };
 
-#define ENTRY(n) { #n, bench_native_##n },
+#define ENTRY(n) { #n, bench_native_##n, bench_scalar_##n },
 static const struct bench_prog progs[] = { PROGS(ENTRY) };
 #undef ENTRY
 
@@ -64,9 +66,10 @@ static uint64_t thread_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-enum engine { E_NATIVE, E_JIT, E_INTERP, E_KIMAGE, N_ENGINES };
+enum engine { E_NATIVE, E_JIT, E_INTERP, E_KIMAGE, E_SCALAR, N_ENGINES };
 
-static const char *const engine_name[N_ENGINES] = { "native", "bpfjet JIT", "interpreter", "kernel JIT code" };
+static const char *const engine_name[N_ENGINES] = { "native", "bpfjet JIT", "interpreter", "kernel JIT code",
+						    "native, not vectorised" };
 
 typedef uint64_t (*call_fn)(void *arg);
 
@@ -113,10 +116,16 @@ static void time_engines(const call_fn fn[N_ENGINES], void *const arg[N_ENGINES]
 }
 
 static int (*volatile native_fn)(void *);
+static int (*volatile scalar_fn)(void *);
 
 static uint64_t call_native(void *arg)
 {
 	return (uint32_t)native_fn(arg);
+}
+
+static uint64_t call_scalar(void *arg)
+{
+	return (uint32_t)scalar_fn(arg);
 }
 
 struct jit_arg {
@@ -336,6 +345,7 @@ CG_LOOP(cg_native)
 CG_LOOP(cg_jit)
 CG_LOOP(cg_interp)
 CG_LOOP(cg_kernel_jit_code)
+CG_LOOP(cg_native_scalar)
 #undef CG_LOOP
 
 /* Callgrind mode: N calls of each engine; the counts per call come from bench/jit/callgrind.sh. */
@@ -349,6 +359,8 @@ static void count_engines(const call_fn fn[N_ENGINES], void *const arg[N_ENGINES
 		res[E_INTERP] = cg_interp(fn[E_INTERP], arg[E_INTERP], n) / (uint64_t)n;
 	if (fn[E_KIMAGE])
 		res[E_KIMAGE] = cg_kernel_jit_code(fn[E_KIMAGE], arg[E_KIMAGE], n) / (uint64_t)n;
+	if (fn[E_SCALAR])
+		res[E_SCALAR] = cg_native_scalar(fn[E_SCALAR], arg[E_SCALAR], n) / (uint64_t)n;
 }
 
 /* What one program measured; the `empty` program's figures are each engine's cost per run. */
@@ -392,6 +404,8 @@ static void report(const struct bench_prog *p, const struct prog_result *r, stru
 	}
 	report_vs(p->name, "native", ns[E_JIT], "native -O2", ns[E_NATIVE], &tot->log_vs[E_NATIVE],
 		  &tot->n_vs[E_NATIVE], NULL);
+	report_vs(p->name, "native_scalar", ns[E_JIT], "native -O2, not vectorised", ns[E_SCALAR],
+		  &tot->log_vs[E_SCALAR], &tot->n_vs[E_SCALAR], NULL);
 	snprintf(name, sizeof(name), "interp_%s_vs_native", p->name);
 	bench_result(name, ns[E_INTERP], "ns", "native -O2", ns[E_NATIVE], true);
 	tot->log_vs[E_INTERP] += log(ns[E_INTERP] / ns[E_NATIVE]);
@@ -481,8 +495,10 @@ static int bench_one(const struct bench_prog *p, struct totals *tot, long cg_cal
 	arg.entry = bj_jit_code_entry(code);
 	iarg.ip = ip;
 	native_fn = p->native;
-	const call_fn fns[N_ENGINES] = { call_native, call_jit, call_interp, kimg.mem ? call_kimage : NULL };
-	void *const args[N_ENGINES] = { NULL, &arg, &iarg, &kimg };
+	scalar_fn = p->scalar;
+	const call_fn fns[N_ENGINES] = { call_native, call_jit, call_interp, kimg.mem ? call_kimage : NULL,
+					 call_scalar };
+	void *const args[N_ENGINES] = { NULL, &arg, &iarg, &kimg, NULL };
 	const uint8_t *jit_image = bj_jit_code_image(code, &jit_len);
 
 	printf("%s: %zu BPF insns; image bytes (x86 insns): bpfjet %zu (%zu)", p->name, l.n, jit_len,
@@ -500,12 +516,12 @@ static int bench_one(const struct bench_prog *p, struct totals *tot, long cg_cal
 		if (l.kernel_fd >= 0)
 			r.test_run = time_kernel_test_run(l.kernel_fd, &r_kernel);
 	}
-	bool differ = res[E_NATIVE] != res[E_JIT] || res[E_INTERP] != res[E_JIT] ||
+	bool differ = res[E_NATIVE] != res[E_JIT] || res[E_SCALAR] != res[E_JIT] || res[E_INTERP] != res[E_JIT] ||
 		      (kimg.mem && res[E_KIMAGE] != res[E_JIT]) || (r.test_run >= 0 && r_kernel != res[E_JIT]);
 	if (differ && !cg_calls) {
-		printf("%s: results differ: native 0x%" PRIx64 " jit 0x%" PRIx64 " interp 0x%" PRIx64
-		       " kernel code 0x%" PRIx64 " kernel test_run 0x%" PRIx64 "\n",
-		       p->name, res[E_NATIVE], res[E_JIT], res[E_INTERP], res[E_KIMAGE], r_kernel);
+		printf("%s: results differ: native 0x%" PRIx64 " (not vectorised 0x%" PRIx64 ") jit 0x%" PRIx64
+		       " interp 0x%" PRIx64 " kernel code 0x%" PRIx64 " kernel test_run 0x%" PRIx64 "\n",
+		       p->name, res[E_NATIVE], res[E_SCALAR], res[E_JIT], res[E_INTERP], res[E_KIMAGE], r_kernel);
 		goto out;
 	}
 	if (!cg_calls) {
@@ -529,6 +545,9 @@ static void print_totals(const struct totals *tot)
 
 	printf("geomean JIT time / native time: %.3fx (goal <= 1.3x)\n", g);
 	bench_result("jit_geomean_vs_native", g, "x", "native = 1", 1.0, true);
+	g = exp(tot->log_vs[E_SCALAR] / tot->n);
+	printf("geomean JIT time / native time without vectorisation: %.3fx\n", g);
+	bench_result("jit_geomean_vs_native_scalar", g, "x", "native, not vectorised = 1", 1.0, true);
 	printf("geomean interpreter time / native time: %.3fx\n", exp(tot->log_vs[E_INTERP] / tot->n));
 	if (tot->n_vs[E_KIMAGE]) {
 		g = exp(tot->log_vs[E_KIMAGE] / tot->n_vs[E_KIMAGE]);

@@ -15,6 +15,9 @@ typedef __UINT64_TYPE__ u64;
 
 #ifdef __bpf__
 #define BENCH_PROG(name) __attribute__((section("xdp"), used)) int name(void *ctx)
+#elif defined(BENCH_SCALAR)
+/* Native again without vectorisation (the JIT emits scalar code): how much of a gap SIMD alone makes. */
+#define BENCH_PROG(name) int bench_scalar_##name(void *ctx)
 #else
 #define BENCH_PROG(name) int bench_native_##name(void *ctx)
 #endif
