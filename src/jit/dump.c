@@ -11,7 +11,7 @@
 
 /*
  * The jump table of a compare tree (x86_64/switch.c) is data inside the code, right after
- * `lea r11, [rip + end]; movsxd r10, dword [r11 + index*4 - len]; add r10, r11; jmp r10; int3`.
+ * `lea r11, [rip + end]; movsxd r10, dword [r11 + index*4 - len]; add r10, r11; jmp r10`.
  */
 struct table_refs {
 	uint64_t end;  /* the lea's target */
@@ -34,12 +34,13 @@ static void note_table_refs(const cs_insn *insn, struct table_refs *refs)
 	}
 }
 
-/* When insn is the int3 after the jmp r10 of a table jump, the table's end; else 0. */
+/* When insn is the jmp r10 of a table jump, the table's end; else 0. */
 static uint64_t jump_table_end(const cs_insn *insn, const struct table_refs *refs, size_t to)
 {
+	static const uint8_t jmp_r10[3] = { 0x41, 0xff, 0xe2 };
 	uint64_t table = insn->address + insn->size;
 
-	if (insn->size != 1 || insn->bytes[0] != 0xcc || refs->disp >= 0)
+	if (insn->size != 3 || memcmp(insn->bytes, jmp_r10, 3) || refs->disp >= 0)
 		return 0;
 	if (refs->end > to || refs->end + (uint64_t)(int64_t)refs->disp != table)
 		return 0;
