@@ -823,6 +823,7 @@ static void lower_jump(struct jit_ctx *c, size_t i, size_t *consumed)
 	long t = bj_insn_target(c->insns, i), inv;
 	int dst = reg_map[in->dst], src = reg_map[in->src], cc = jcc_of[op >> 4];
 
+	lower_switch_table(c, i);
 	if (c->checked && t <= (long)i)
 		emit_budget(c, i, (uint32_t)(i - (size_t)t + 1));
 	if (op == BPF_JA) {

@@ -77,6 +77,8 @@ struct jit_ctx {
 	bool in_subprog;                 /* the instruction being lowered belongs to a subprogram */
 	bool has_callbacks;              /* the program loads subprogram addresses (ld_imm64 BPF_PSEUDO_FUNC) */
 	uintptr_t callback_hook;         /* the code's struct bj_callback_hook, stored in the run at entry */
+	size_t switch_root;              /* 1 + the last compare tree root given a jump table in this pass, 0: none */
+	size_t switch_bytes;             /* bytes of jump tables so far in this pass */
 
 	int err;
 	long err_insn;
@@ -139,5 +141,8 @@ void lower_main_prologue(struct jit_ctx *c);
 void lower_subprog_prologue(struct jit_ctx *c);
 void lower_insn(struct jit_ctx *c, size_t i, size_t *consumed);
 void lower_tail(struct jit_ctx *c);
+
+/* switch.c: a jump table in front of a compare tree rooted at insn i, when it is one; the tree stays after it. */
+void lower_switch_table(struct jit_ctx *c, size_t i);
 
 #endif
