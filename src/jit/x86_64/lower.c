@@ -776,7 +776,8 @@ static void lower_jump(struct jit_ctx *c, size_t i, size_t *consumed)
 		t = inv;
 		*consumed = 2;
 	}
-	emit_jcc_to(c, cc, jump_addr(c, t));                    /* jcc target */
+	if (!lower_taildup(c, i, cc, t, i + *consumed))
+		emit_jcc_to(c, cc, jump_addr(c, t));            /* jcc target */
 }
 
 static void lower_call_local(struct jit_ctx *c, size_t i)

@@ -74,6 +74,7 @@ struct jit_ctx {
 	uint16_t used_regs;              /* bit r: BPF register r appears in the program (all when it calls) */
 	bool changed;                    /* some address moved during this pass */
 	bool in_subprog;                 /* the instruction being lowered belongs to a subprogram */
+	bool duplicating;                /* lowering a copy of a block (taildup.c): no copies inside it */
 	bool has_callbacks;              /* the program loads subprogram addresses (ld_imm64 BPF_PSEUDO_FUNC) */
 	uintptr_t callback_hook;         /* the code's struct bj_callback_hook, stored in the run at entry */
 
@@ -136,5 +137,8 @@ void lower_main_prologue(struct jit_ctx *c);
 void lower_subprog_prologue(struct jit_ctx *c);
 void lower_insn(struct jit_ctx *c, size_t i, size_t *consumed);
 void lower_tail(struct jit_ctx *c);
+
+/* taildup.c */
+bool lower_taildup(struct jit_ctx *c, size_t i, int cc, long t, size_t fall);
 
 #endif
