@@ -2,8 +2,10 @@
 /*
  * Tail duplication of loop latches. Compilers often lay a loop's latch (`i += 1; if i != n goto body`) out
  * before the body, which then closes with a backward jump to the latch: two taken branches per iteration.
- * A conditional jump to such a block gets a copy of it instead, `j!cc fall; <latch>; jmp latch_fall`, and
- * the iteration takes only the latch's own branch.
+ * A backward conditional jump to such a block gets a copy of it instead, `j!cc fall; <latch>; jmp latch_fall`,
+ * and the iteration takes only the latch's own branch. Only backward jumps (taken while the loop runs) and
+ * latches whose own jump goes back to the copy's loop: elsewhere the copy could add a taken branch (j!cc)
+ * to a path that had none, and would only cost bytes.
  */
 #include "jit/x86_64/x86.h"
 
