@@ -459,6 +459,83 @@ static void gen_loop(struct gen *g, int depth)
 	emit(g, INSN(cls | back_ops[rnd(g, 3)] | BPF_K, LOOP_REG, 0, (int16_t)((long)head - (long)g->p->n - 1), 0));
 }
 
+/* Sets off (or imm, for the 32-bit ja) of the jump at insn `at` so that it lands on insn `to`. */
+static void set_jump_target(struct gen *g, size_t at, size_t to)
+{
+	struct bj_insn *in;
+
+	if (g->err)
+		return;
+	in = &g->p->insns[at];
+	if (in->code == (BPF_JMP32 | BPF_JA))
+		in->imm = (int32_t)((long)to - (long)at - 1);
+	else
+		in->off = (int16_t)((long)to - (long)at - 1);
+}
+
+/*
+ * A loop whose latch is laid out before its body, as compilers often place it: the body jumps back to the
+ * latch (from its middle, conditionally, and at its end), and the latch decrements r9 and jumps forward to
+ * the body, or closes with a ja back to a head that tests r9. A jump may also land inside the latch.
+ */
+static void gen_latch_loop(struct gen *g, int depth)
+{
+	bool ja_latch = chance(g, 30), extra = chance(g, 50), wide = chance(g, 30);
+	uint8_t cls = chance(g, 50) ? BPF_JMP : BPF_JMP32;
+	bool has_mid = chance(g, 70);
+	size_t head, to_body, latch, dec, latch_jump, exit_jump = 0, body, mid = 0;
+
+	emit(g, INSN(BPF_ALU64 | BPF_MOV | BPF_K, LOOP_REG, 0, 0, 1 + rnd(g, 6)));
+	head = g->p->n;
+	if (ja_latch)
+		emit(g, INSN(cls | BPF_JEQ | BPF_K, LOOP_REG, 0, 0, 0)); /* if r9 == 0 goto exit */
+	to_body = g->p->n;
+	emit(g, INSN(chance(g, 50) ? BPF_JMP | BPF_JA : BPF_JMP32 | BPF_JA, 0, 0, 0, 0));
+	latch = g->p->n;
+	if (extra)
+		emit(g, INSN(BPF_ALU64 | (chance(g, 50) ? BPF_XOR : BPF_MUL) | BPF_K, ACC_REG, 0, 0, edge_imm(g)));
+	dec = g->p->n;
+	emit(g, INSN(BPF_ALU64 | BPF_ADD | BPF_K, LOOP_REG, 0, 0, -1));
+	if (wide) {
+		emit(g, INSN(BPF_ALU64 | BPF_LSH | BPF_K, LOOP_REG, 0, 0, 32));
+		emit(g, INSN(BPF_ALU64 | BPF_RSH | BPF_K, LOOP_REG, 0, 0, 32));
+	}
+	latch_jump = g->p->n;
+	if (ja_latch) {
+		emit(g, INSN(BPF_JMP | BPF_JA, 0, 0, 0, 0));
+	} else {
+		emit(g, INSN(cls | BPF_JNE | BPF_K, LOOP_REG, 0, 0, 0)); /* if r9 != 0 goto body */
+		exit_jump = g->p->n;
+		emit(g, INSN(BPF_JMP | BPF_JA, 0, 0, 0, 0));
+	}
+	body = g->p->n;
+	g->in_loop = true;
+	gen_block(g, depth + 1, 1 + (int)rnd(g, 3));
+	if (has_mid) {
+		gen_cond_jump(g, 0);
+		mid = g->p->n - 1;
+		gen_block(g, depth + 1, 1 + (int)rnd(g, 3));
+	}
+	if (chance(g, 50)) {
+		gen_cond_jump(g, 0);
+		set_jump_target(g, g->p->n - 1, latch);
+		accumulate(g, data_reg(g));
+	}
+	g->in_loop = false;
+	emit(g, INSN(BPF_JMP | BPF_JA, 0, 0, 0, 0));
+	set_jump_target(g, g->p->n - 1, latch);
+	if (has_mid)
+		set_jump_target(g, mid, extra && chance(g, 50) ? dec : latch);
+	set_jump_target(g, to_body, body);
+	if (ja_latch) {
+		set_jump_target(g, latch_jump, head);
+		set_jump_target(g, head, g->p->n);
+	} else {
+		set_jump_target(g, latch_jump, body);
+		set_jump_target(g, exit_jump, g->p->n);
+	}
+}
+
 /* Sets every argument register to data again, as after any call. */
 static void reset_args(struct gen *g)
 {
@@ -516,8 +593,10 @@ static void gen_item(struct gen *g, int depth)
 		gen_repeated_test(g);
 	else if (k < 86 && depth < 3)
 		gen_switch(g, depth);
-	else if (k < 91 && !g->in_loop && depth < 3)
+	else if (k < 90 && !g->in_loop && depth < 3)
 		gen_loop(g, depth);
+	else if (k < 91 && !g->in_loop && depth < 3)
+		gen_latch_loop(g, depth);
 	else if (k < 95 && g->func + 1 < g->n_funcs)
 		gen_local_call(g);
 	else if (k < 97)

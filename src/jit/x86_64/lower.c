@@ -796,7 +796,7 @@ static bool repeats_test(const struct jit_ctx *c, size_t i, long j)
 }
 
 /* Jump i's test repeats one before it (see repeats_test): it never jumps, as its sole jumper jumps past it. */
-static bool is_repeated_test(const struct jit_ctx *c, size_t i)
+bool is_repeated_test(const struct jit_ctx *c, size_t i)
 {
 	uint32_t from = c->sole_jumper[i];
 
@@ -823,7 +823,8 @@ static void lower_jump(struct jit_ctx *c, size_t i, size_t *consumed)
 	long t = bj_insn_target(c->insns, i), inv;
 	int dst = reg_map[in->dst], src = reg_map[in->src], cc = jcc_of[op >> 4];
 
-	lower_switch_table(c, i);
+	if (!is_repeated_test(c, i))
+		lower_switch_table(c, i);
 	if (c->checked && t <= (long)i)
 		emit_budget(c, i, (uint32_t)(i - (size_t)t + 1));
 	if (op == BPF_JA) {
@@ -852,7 +853,8 @@ static void lower_jump(struct jit_ctx *c, size_t i, size_t *consumed)
 		t = inv;
 		*consumed = 2;
 	}
-	emit_jcc_to(c, cc, jump_addr(c, t));                    /* jcc target */
+	if (!lower_taildup(c, i, cc, t, i + *consumed))
+		emit_jcc_to(c, cc, jump_addr(c, t));            /* jcc target */
 }
 
 static void lower_call_local(struct jit_ctx *c, size_t i)

@@ -75,6 +75,7 @@ struct jit_ctx {
 	uint16_t used_regs;              /* bit r: BPF register r appears in the program (all when it calls) */
 	bool changed;                    /* some address moved during this pass */
 	bool in_subprog;                 /* the instruction being lowered belongs to a subprogram */
+	bool duplicating;                /* lowering a copy of a block (taildup.c): no copies inside it */
 	bool has_callbacks;              /* the program loads subprogram addresses (ld_imm64 BPF_PSEUDO_FUNC) */
 	uintptr_t callback_hook;         /* the code's struct bj_callback_hook, stored in the run at entry */
 	size_t switch_root;              /* 1 + the last compare tree root given a jump table in this pass, 0: none */
@@ -137,6 +138,8 @@ uint32_t jump_addr(const struct jit_ctx *c, long t);
 bool fusable(const struct jit_ctx *c, size_t i);
 bool is_ja(const struct bj_insn *in);
 void emit_blinded_imm(struct jit_ctx *c, bool is64, int r, int32_t imm);
+/* Jump i repeats the test of its sole jumper, which jumps past it: i has no code (jump threading). */
+bool is_repeated_test(const struct jit_ctx *c, size_t i);
 void lower_main_prologue(struct jit_ctx *c);
 void lower_subprog_prologue(struct jit_ctx *c);
 void lower_insn(struct jit_ctx *c, size_t i, size_t *consumed);
@@ -144,5 +147,7 @@ void lower_tail(struct jit_ctx *c);
 
 /* switch.c: a jump table in front of a compare tree rooted at insn i, when it is one; the tree stays after it. */
 void lower_switch_table(struct jit_ctx *c, size_t i);
+/* taildup.c */
+bool lower_taildup(struct jit_ctx *c, size_t i, int cc, long t, size_t fall);
 
 #endif
