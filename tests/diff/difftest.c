@@ -269,6 +269,13 @@ static void gen_load(struct gen *g, bool oob)
 	int16_t off;
 
 	pick_address(g, size, false, oob, dst, -1, &base, &off, &ptr);
+	if (ptr >= 0 && chance(g, 30)) {
+		/* Through the pointer into itself, a few insns later: the JIT may move the load up to the address. */
+		for (unsigned k = rnd(g, 4); k > 0; k--)
+			set_reg(g, data_reg_except(g, ptr, -1), edge_value(g));
+		dst = ptr;
+		ptr = -1;
+	}
 	emit(g, INSN((sx ? BPF_MEMSX : BPF_MEM) | BPF_LDX | size_code(size), dst, base, off, 0));
 	drop_pointer(g, ptr);
 }

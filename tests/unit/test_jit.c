@@ -403,6 +403,9 @@ SHAPE(lea_stack,
 #define LOAD_INDEXED(mode, size, off)                                                                              \
 	FILL_STACK, ALU64(BPF_MOV, x, s), ALU64K(BPF_AND, x, 0x38), ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -64), \
 	ALU64(BPF_ADD, d, x), I(BPF_LDX | (mode) | (size), d, d, off, 0)
+#define LOAD_INDEXED_ADDR                                                                                      \
+	FILL_STACK, ALU64(BPF_MOV, x, s), ALU64K(BPF_AND, x, 0x38), ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -64), \
+	ALU64(BPF_ADD, d, x)
 SHAPE(load_b, LOAD_INDEXED(BPF_MEM, BPF_B, 7))
 SHAPE(load_h, LOAD_INDEXED(BPF_MEM, BPF_H, 6))
 SHAPE(load_w, LOAD_INDEXED(BPF_MEM, BPF_W, 4))
@@ -413,6 +416,19 @@ SHAPE(load_sw, LOAD_INDEXED(BPF_MEMSX, BPF_W, 4))
 SHAPE(load_k, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 16, 0))
 SHAPE(load_other_reg, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40),
       I(BPF_LDX | BPF_MEM | BPF_W, x, d, 8, 0), ALU64K(BPF_MOV, d, 0))
+/* The load a few insns after its address: moved up into the address (not over a store, nor over a use of d) */
+SHAPE(hoist_load, LOAD_INDEXED_ADDR, ALU64(BPF_MOV, s, 10), ALU64K(BPF_ADD, s, -60), ALU64(BPF_ADD, s, x),
+      I(BPF_LDX | BPF_MEM | BPF_W, d, d, 4, 0), I(BPF_STX | BPF_MEM | BPF_B, s, d, -1, 0), ALU64K(BPF_MOV, s, 0))
+SHAPE(hoist_load_far, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), ALU64K(BPF_MUL, x, 7),
+      I(BPF_LDX | BPF_MEM | BPF_DW, s, 10, -64, 0), ALU64K(BPF_XOR, x, 3), ALU64(BPF_ADD, s, x),
+      I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 8, 0))
+SHAPE(hoist_over_store, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), ALU64K(BPF_ADD, x, 1),
+      I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -24, 99), I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 16, 0))
+SHAPE(hoist_over_use, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), ALU64(BPF_MOV, x, d),
+      ALU64(BPF_SUB, x, 10), I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 16, 0))
+SHAPE(hoist_too_far, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), ALU64K(BPF_ADD, x, 1),
+      ALU64K(BPF_ADD, x, 2), ALU64K(BPF_ADD, x, 3), ALU64K(BPF_ADD, x, 4), ALU64K(BPF_ADD, x, 5),
+      I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 16, 0))
 /* A byte or word of a register: movzx */
 SHAPE(mask_b, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, d, 0xff))
 SHAPE(mask_h, ALU64(BPF_MOV, d, s), ALU64K(BPF_AND, d, 0xffff))
@@ -449,7 +465,8 @@ static const shape_fn shapes[] = {
 	lea_k, lea_k_x, lea_x, lea_s_s, lea_k_self, lea_then_target, lea_sub_k, lea_zext_k, lea_zext_k_x,
 	lea_zext_x, lea_sext_x, lea_zext_other_reg, lea_stack, load_b, load_h, load_w,
 	load_dw, load_sb, load_sh, load_sw, load_k, load_other_reg, mask_b, mask_h, mask_b32, mask_h_mixed, mask_self,
-	mask_other_reg, mask_not_byte, not64, not32,
+	mask_other_reg, mask_not_byte, not64, not32, hoist_load, hoist_load_far, hoist_over_store, hoist_over_use,
+	hoist_too_far,
 	shift_by_reg,
 };
 

@@ -429,6 +429,30 @@ static bool lower_load_through(struct jit_ctx *c, size_t i, uint8_t d, int base,
 	return true;
 }
 
+/* Straight-line insns a load through d may move up over. */
+#define JIT_HOIST_MAX_GAP 4
+
+/*
+ * The load `ldx d, [d + off]` a few insns after the address in d is formed, when the insns between neither
+ * name d nor store (the load could read what they write) nor are jumped to: compilers form two addresses,
+ * then load through the first (`a = p + i; b = q + i; x = *a; *b = x`). -1 when there is none.
+ */
+static long hoistable_load(const struct jit_ctx *c, size_t from, uint8_t d)
+{
+	for (size_t k = from + 1; k < c->n && k <= from + JIT_HOIST_MAX_GAP; k++) {
+		const struct bj_insn *in = &c->insns[k - 1], *next = &c->insns[k];
+		uint8_t cls = BJ_CLASS(in->code);
+
+		if (!fusable(c, k - 1) || in->dst == d || in->src == d)
+			return -1;
+		if (cls != BPF_ALU && cls != BPF_ALU64 && cls != BPF_LDX && cls != BPF_LD)
+			return -1;
+		if (BJ_CLASS(next->code) == BPF_LDX && next->dst == d && next->src == d)
+			return (long)k;
+	}
+	return -1;
+}
+
 /*
  * `mov d, s; add d, imm` and `mov d, s; add d, imm; add d, x` / `mov d, s; add d, x` are one lea: how
  * compilers form the address of a stack slot or an array element. Returns the insns consumed, 0 if none.
@@ -463,6 +487,11 @@ static size_t lower_lea_chain(struct jit_ctx *c, size_t i)
 	}
 	if (lower_load_through(c, i + used, mov->dst, reg_map[mov->src], index, disp))
 		return used + 1;
+	long load = hoistable_load(c, i + used, mov->dst);
+	if (load >= 0 && lower_load_through(c, (size_t)load, mov->dst, reg_map[mov->src], index, disp)) {
+		c->hoisted_load = (size_t)load + 1; /* done: the load's own turn emits nothing */
+		return used;
+	}
 	/* A zero-extension of the sum (32-bit index arithmetic) is the 32-bit lea: it clears the upper half. */
 	bool zext = i + used + 1 < c->n && is_zext_pair(c, i + used, mov->dst);
 	if (index < 0)
@@ -589,6 +618,11 @@ static void lower_alu(struct jit_ctx *c, size_t i, size_t *consumed)
 static void lower_ldx(struct jit_ctx *c, size_t i)
 {
 	const struct bj_insn *in = &c->insns[i];
+
+	if (c->hoisted_load == i + 1) {
+		c->hoisted_load = 0;
+		return;
+	}
 
 	emit_access_check(c, i, reg_map[in->src], in->off, bj_size_bytes(in->code), false);
 	emit_load(c, in, reg_map[in->dst], reg_map[in->src], -1, in->off); /* mov dst, [src + off] */

@@ -78,6 +78,7 @@ struct jit_ctx {
 	bool duplicating;                /* lowering a copy of a block (taildup.c): no copies inside it */
 	bool has_callbacks;              /* the program loads subprogram addresses (ld_imm64 BPF_PSEUDO_FUNC) */
 	uintptr_t callback_hook;         /* the code's struct bj_callback_hook, stored in the run at entry */
+	size_t hoisted_load;             /* 1 + a load already emitted with the address before it (lower_lea_chain) */
 	size_t switch_root;              /* 1 + the last compare tree root given a jump table in this pass, 0: none */
 	size_t switch_bytes;             /* bytes of jump tables so far in this pass */
 
