@@ -161,9 +161,7 @@ static void jit_pass(struct jit_ctx *c)
 	c->len = 0;
 	c->changed = false;
 	c->in_subprog = false;
-	c->switch_root = 0;
 	c->hoisted_load = 0;
-	c->switch_bytes = 0;
 	memcpy(old_labels, c->labels, sizeof(old_labels));
 	lower_main_prologue(c);
 	for (size_t i = 0; i < c->n && !c->err; i += consumed) {

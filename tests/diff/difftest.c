@@ -391,63 +391,6 @@ static void gen_repeated_test(struct gen *g)
 	}
 }
 
-/*
- * A compare tree over one register with immediates, as compilers lower a switch (the JIT may make it a
- * jump table): splits `if r > K` (any signed/unsigned, 32/64-bit compare), then `if r == K` near the
- * leaves, each leaf a small block. Sometimes masked first so that the value lies in the table's range, and
- * sometimes the value is made near a case constant.
- */
-static void gen_switch(struct gen *g, int depth)
-{
-	static const uint8_t split_ops[] = { BPF_JSGT, BPF_JGT, BPF_JSGE, BPF_JGE, BPF_JSLT, BPF_JLT, BPF_JSET };
-	static const uint8_t leaf_ops[] = { BPF_JEQ, BPF_JEQ, BPF_JEQ, BPF_JNE, BPF_JSLE, BPF_JLE };
-	int r = data_reg(g), n_nodes = 4 + (int)rnd(g, 12), n_leaves = 2 + (int)rnd(g, 6), span = 4 + (int)rnd(g, 40);
-	size_t jumps[16], leaf_at[8], end_jumps[8];
-	int n_jumps = 0, n_end = 0;
-
-	if (chance(g, 50))
-		set_reg(g, r, chance(g, 70) ? rnd(g, (unsigned)span + 4) : edge_value(g));
-	if (chance(g, 40))
-		emit(g, INSN((chance(g, 50) ? BPF_ALU64 : BPF_ALU) | BPF_AND | BPF_K, r, 0, 0, (int32_t)rnd(g, 64)));
-	/* The nodes, in order; each jumps forward to a later node or a leaf (patched below) or falls through. */
-	for (int k = 0; k < n_nodes; k++) {
-		bool split = k < n_nodes / 2;
-		uint8_t op = split ? split_ops[rnd(g, sizeof(split_ops))] : leaf_ops[rnd(g, sizeof(leaf_ops))];
-		uint8_t cls = chance(g, 70) ? BPF_JMP : BPF_JMP32;
-		int32_t imm = chance(g, 90) ? (int32_t)rnd(g, (unsigned)span) : edge_imm(g);
-		jumps[n_jumps++] = g->p->n;
-		if (chance(g, 10))
-			emit(g, INSN(BPF_JMP | BPF_JA, 0, 0, 0, 0));
-		else
-			emit(g, INSN(cls | op | BPF_K, r, 0, 0, imm));
-	}
-	size_t first_leaf = g->p->n;
-	for (int j = 0; j < n_leaves && !g->err; j++) {
-		leaf_at[j] = g->p->n;
-		emit(g, INSN(BPF_ALU64 | BPF_ADD | BPF_K, ACC_REG, 0, 0, j + 1));
-		gen_block(g, depth + 1, (int)rnd(g, 3));
-		accumulate(g, r);
-		if (j + 1 < n_leaves) {
-			end_jumps[n_end++] = g->p->n;
-			emit(g, INSN(BPF_JMP | BPF_JA, 0, 0, 0, 0));
-		}
-	}
-	if (g->err)
-		return;
-	size_t end = g->p->n;
-	for (int k = 0; k < n_jumps; k++) {
-		size_t at = jumps[k], t;
-		/* a later node, or the start of a leaf (never inside one: it may hold a loop or an ld_imm64) */
-		if (at + 1 < first_leaf && chance(g, 40))
-			t = at + 1 + rnd(g, (unsigned)(first_leaf - at - 1));
-		else
-			t = leaf_at[rnd(g, (unsigned)n_leaves)];
-		g->p->insns[at].off = (int16_t)(t - at - 1);
-	}
-	for (int k = 0; k < n_end; k++)
-		g->p->insns[end_jumps[k]].off = (int16_t)(end - end_jumps[k] - 1);
-}
-
 /* r9 = trip count; body; r9 -= 1; if r9 != 0 goto body. */
 static void gen_loop(struct gen *g, int depth)
 {
@@ -594,12 +537,10 @@ static void gen_item(struct gen *g, int depth)
 		gen_store(g, false);
 	else if (k < 70)
 		gen_atomic(g, false);
-	else if (k < 83 && depth < 4)
+	else if (k < 84 && depth < 4)
 		gen_branch(g, depth);
-	else if (k < 85)
+	else if (k < 86)
 		gen_repeated_test(g);
-	else if (k < 86 && depth < 3)
-		gen_switch(g, depth);
 	else if (k < 90 && !g->in_loop && depth < 3)
 		gen_loop(g, depth);
 	else if (k < 91 && !g->in_loop && depth < 3)

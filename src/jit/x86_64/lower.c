@@ -15,7 +15,7 @@
 
 #include "jit/x86_64/x86.h"
 
-const uint8_t reg_map[BJ_NREGS] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
+static const uint8_t reg_map[BJ_NREGS] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
 
 #define RUN_OFF(f) ((int32_t)offsetof(struct bj_run, f))
 
@@ -66,7 +66,7 @@ static void emit_zero(struct jit_ctx *c, int r)
 }
 
 /* Loads imm into r through a random key, so that the program's constants never appear in the image. */
-void emit_blinded_imm(struct jit_ctx *c, bool is64, int r, int32_t imm)
+static void emit_blinded_imm(struct jit_ctx *c, bool is64, int r, int32_t imm)
 {
 	int32_t key = (int32_t)c->blind_key;
 
@@ -362,7 +362,7 @@ static void lower_mov(struct jit_ctx *c, const struct bj_insn *in, bool w, int d
 }
 
 /* Insn i exists and only falls in from i - 1: no jump lands on it, so it may share its predecessor's code. */
-bool fusable(const struct jit_ctx *c, size_t i)
+static bool fusable(const struct jit_ctx *c, size_t i)
 {
 	return i < c->n && !c->is_target[i] && !c->is_entry[i];
 }
@@ -755,7 +755,7 @@ static void lower_atomic(struct jit_ctx *c, size_t i)
 
 /* --- jumps and calls --- */
 
-const int jcc_of[16] = {
+static const int jcc_of[16] = {
 	[BPF_JEQ >> 4] = CC_E,   [BPF_JGT >> 4] = CC_A,  [BPF_JGE >> 4] = CC_AE, [BPF_JSET >> 4] = CC_NE,
 	[BPF_JNE >> 4] = CC_NE,  [BPF_JSGT >> 4] = CC_G, [BPF_JSGE >> 4] = CC_GE, [BPF_JLT >> 4] = CC_B,
 	[BPF_JLE >> 4] = CC_BE,  [BPF_JSLT >> 4] = CC_L, [BPF_JSLE >> 4] = CC_LE,
@@ -830,7 +830,7 @@ static bool repeats_test(const struct jit_ctx *c, size_t i, long j)
 }
 
 /* Jump i's test repeats one before it (see repeats_test): it never jumps, as its sole jumper jumps past it. */
-bool is_repeated_test(const struct jit_ctx *c, size_t i)
+static bool is_repeated_test(const struct jit_ctx *c, size_t i)
 {
 	uint32_t from = c->sole_jumper[i];
 
@@ -857,8 +857,6 @@ static void lower_jump(struct jit_ctx *c, size_t i, size_t *consumed)
 	long t = bj_insn_target(c->insns, i), inv;
 	int dst = reg_map[in->dst], src = reg_map[in->src], cc = jcc_of[op >> 4];
 
-	if (!is_repeated_test(c, i))
-		lower_switch_table(c, i);
 	if (c->checked && t <= (long)i)
 		emit_budget(c, i, (uint32_t)(i - (size_t)t + 1));
 	if (op == BPF_JA) {

@@ -79,8 +79,6 @@ struct jit_ctx {
 	bool has_callbacks;              /* the program loads subprogram addresses (ld_imm64 BPF_PSEUDO_FUNC) */
 	uintptr_t callback_hook;         /* the code's struct bj_callback_hook, stored in the run at entry */
 	size_t hoisted_load;             /* 1 + a load already emitted with the address before it (lower_lea_chain) */
-	size_t switch_root;              /* 1 + the last compare tree root given a jump table in this pass, 0: none */
-	size_t switch_bytes;             /* bytes of jump tables so far in this pass */
 
 	int err;
 	long err_insn;
@@ -132,22 +130,14 @@ size_t emit_jcc8_fwd(struct jit_ctx *c, int cc);
 size_t emit_jmp8_fwd(struct jit_ctx *c);
 void patch_rel8(struct jit_ctx *c, size_t at);
 
-/* lower.c: the register mapping and the pieces the pattern lowerings below share with it. */
-extern const uint8_t reg_map[BJ_NREGS];
-extern const int jcc_of[16];           /* x86 condition of each BPF jump op (by op >> 4) */
+/* lower.c (jump_addr, is_ja: shared with taildup.c) */
 uint32_t jump_addr(const struct jit_ctx *c, long t);
-bool fusable(const struct jit_ctx *c, size_t i);
 bool is_ja(const struct bj_insn *in);
-void emit_blinded_imm(struct jit_ctx *c, bool is64, int r, int32_t imm);
-/* Jump i repeats the test of its sole jumper, which jumps past it: i has no code (jump threading). */
-bool is_repeated_test(const struct jit_ctx *c, size_t i);
 void lower_main_prologue(struct jit_ctx *c);
 void lower_subprog_prologue(struct jit_ctx *c);
 void lower_insn(struct jit_ctx *c, size_t i, size_t *consumed);
 void lower_tail(struct jit_ctx *c);
 
-/* switch.c: a jump table in front of a compare tree rooted at insn i, when it is one; the tree stays after it. */
-void lower_switch_table(struct jit_ctx *c, size_t i);
 /* taildup.c */
 bool lower_taildup(struct jit_ctx *c, size_t i, int cc, long t, size_t fall);
 
