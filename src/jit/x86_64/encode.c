@@ -250,13 +250,6 @@ void emit_rm_mem_index(struct jit_ctx *c, const uint8_t *op, size_t oplen, bool 
 		emit4(c, (uint32_t)disp);
 }
 
-/* lea dst, [base + index + disp] */
-void emit_lea_index(struct jit_ctx *c, int dst, int base, int index, int32_t disp)
-{
-	static const uint8_t op = 0x8d;
-	emit_rm_mem_index(c, &op, 1, true, dst, base, index, disp);
-}
-
 /* push r */
 void emit_push(struct jit_ctx *c, int r)
 {

@@ -119,7 +119,6 @@ void emit_imul_ri(struct jit_ctx *c, bool w, int dst, int src, int32_t imm);
 void emit_shiftx(struct jit_ctx *c, int ext, bool w, int dst, int src, int count);
 void emit_rm_mem_index(struct jit_ctx *c, const uint8_t *op, size_t oplen, bool w, int reg, int base, int index,
 		       int32_t disp);
-void emit_lea_index(struct jit_ctx *c, int dst, int base, int index, int32_t disp);
 void emit_push(struct jit_ctx *c, int r);
 void emit_pop(struct jit_ctx *c, int r);
 void emit_lea(struct jit_ctx *c, int dst, int base, int32_t disp);
