@@ -422,6 +422,10 @@ SHAPE(hoist_load, LOAD_INDEXED_ADDR, ALU64(BPF_MOV, s, 10), ALU64K(BPF_ADD, s, -
 SHAPE(hoist_load_far, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), ALU64K(BPF_MUL, x, 7),
       I(BPF_LDX | BPF_MEM | BPF_DW, s, 10, -64, 0), ALU64K(BPF_XOR, x, 3), ALU64(BPF_ADD, s, x),
       I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 8, 0))
+/* Two addresses whose loads would both move up: the second chain's load lies before the first's */
+SHAPE(hoist_nested, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), ALU64(BPF_MOV, s, 10),
+      ALU64K(BPF_ADD, s, -48), ALU64K(BPF_ADD, x, 1), I(BPF_LDX | BPF_MEM | BPF_DW, s, s, 8, 0),
+      I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 16, 0))
 SHAPE(hoist_over_store, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), ALU64K(BPF_ADD, x, 1),
       I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -24, 99), I(BPF_LDX | BPF_MEM | BPF_DW, d, d, 16, 0))
 SHAPE(hoist_over_use, FILL_STACK, ALU64(BPF_MOV, d, 10), ALU64K(BPF_ADD, d, -40), ALU64(BPF_MOV, x, d),
@@ -465,7 +469,7 @@ static const shape_fn shapes[] = {
 	lea_k, lea_k_x, lea_x, lea_s_s, lea_k_self, lea_then_target, lea_sub_k, lea_zext_k, lea_zext_k_x,
 	lea_zext_x, lea_sext_x, lea_zext_other_reg, lea_stack, load_b, load_h, load_w,
 	load_dw, load_sb, load_sh, load_sw, load_k, load_other_reg, mask_b, mask_h, mask_b32, mask_h_mixed, mask_self,
-	mask_other_reg, mask_not_byte, not64, not32, hoist_load, hoist_load_far, hoist_over_store, hoist_over_use,
+	mask_other_reg, mask_not_byte, not64, not32, hoist_load, hoist_load_far, hoist_nested, hoist_over_store, hoist_over_use,
 	hoist_too_far,
 	shift_by_reg,
 };

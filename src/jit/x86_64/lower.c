@@ -487,7 +487,8 @@ static size_t lower_lea_chain(struct jit_ctx *c, size_t i)
 	}
 	if (lower_load_through(c, i + used, mov->dst, reg_map[mov->src], index, disp))
 		return used + 1;
-	long load = hoistable_load(c, i + used, mov->dst);
+	/* One moved load at a time: a second would take the pending one's place, which would then be emitted. */
+	long load = c->hoisted_load ? -1 : hoistable_load(c, i + used, mov->dst);
 	if (load >= 0 && lower_load_through(c, (size_t)load, mov->dst, reg_map[mov->src], index, disp)) {
 		c->hoisted_load = (size_t)load + 1; /* done: the load's own turn emits nothing */
 		return used;
