@@ -115,17 +115,15 @@ static void time_engines(const call_fn fn[N_ENGINES], void *const arg[N_ENGINES]
 		ns[e] = fn[e] ? bench_median(samples[e], TRIALS) : -1;
 }
 
-static int (*volatile native_fn)(void *);
-static int (*volatile scalar_fn)(void *);
+/* A native build of the program, called through a volatile pointer so that it is never inlined into the loop. */
+struct native_arg {
+	int (*volatile fn)(void *ctx);
+};
 
 static uint64_t call_native(void *arg)
 {
-	return (uint32_t)native_fn(arg);
-}
-
-static uint64_t call_scalar(void *arg)
-{
-	return (uint32_t)scalar_fn(arg);
+	const struct native_arg *a = arg;
+	return (uint32_t)a->fn(NULL);
 }
 
 struct jit_arg {
@@ -494,11 +492,10 @@ static int bench_one(const struct bench_prog *p, struct totals *tot, long cg_cal
 	memset(&iarg, 0, sizeof(iarg));
 	arg.entry = bj_jit_code_entry(code);
 	iarg.ip = ip;
-	native_fn = p->native;
-	scalar_fn = p->scalar;
+	struct native_arg native = { p->native }, scalar = { p->scalar };
 	const call_fn fns[N_ENGINES] = { call_native, call_jit, call_interp, kimg.mem ? call_kimage : NULL,
-					 call_scalar };
-	void *const args[N_ENGINES] = { NULL, &arg, &iarg, &kimg, NULL };
+					 call_native };
+	void *const args[N_ENGINES] = { &native, &arg, &iarg, &kimg, &scalar };
 	const uint8_t *jit_image = bj_jit_code_image(code, &jit_len);
 
 	printf("%s: %zu BPF insns; image bytes (x86 insns): bpfjet %zu (%zu)", p->name, l.n, jit_len,
